@@ -1,0 +1,243 @@
+/* Configuration from GKeyFile and GOption. */
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "log.h"
+
+void config_defaults(struct rx_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+	cfg->listen_port = 1935;
+	snprintf(cfg->app, sizeof(cfg->app), "xmpp");
+	cfg->log_level = LOG_INFO;
+	cfg->max_connections = 1000;
+	cfg->max_message_size = 1 << 20;
+	cfg->max_chunk_size = 1 << 16;
+	cfg->out_chunk_size = 4096;
+	cfg->handshake_timeout = 10;
+	cfg->idle_timeout = 60;
+	cfg->ping_interval = 20;
+	cfg->audio_queue = 64;
+	cfg->out_limit = 4 << 20;
+}
+
+int config_parse_listen(struct rx_config *cfg, const char *s)
+{
+	const char *colon;
+	char *end;
+	long port;
+	size_t hl;
+
+	if (!s || !*s)
+		return EINVAL;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (!rb || rb[1] != ':')
+			return EINVAL;
+		hl = (size_t)(rb - s - 1);
+		s++;
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		hl = colon ? (size_t)(colon - s) : 0;
+	}
+	port = strtol(colon ? colon + 1 : s, &end, 10);
+	if (*end || port < 0 || port > 65535 || end == (colon ? colon + 1 : s))
+		return EINVAL;
+	if (colon) {
+		if (hl == 0 || hl >= sizeof(cfg->listen_host))
+			return EINVAL;
+		memcpy(cfg->listen_host, s, hl);
+		cfg->listen_host[hl] = '\0';
+	}
+	cfg->listen_port = (uint16_t)port;
+	return 0;
+}
+
+struct uint_opt {
+	const char *group;
+	const char *key;
+	uint32_t *val;
+	uint32_t min, max;
+};
+
+static int set_uint(const struct uint_opt *o, gint64 v, const char *src)
+{
+	if (v < o->min || v > o->max) {
+		fprintf(stderr, "rtmp2xmpp: %s: %s must be between %u and %u\n", src, o->key,
+			o->min, o->max);
+		return -1;
+	}
+	*o->val = (uint32_t)v;
+	return 0;
+}
+
+static int set_level(struct rx_config *cfg, const char *s, const char *src)
+{
+	int lvl = log_level_parse(s);
+	if (lvl < 0) {
+		fprintf(stderr, "rtmp2xmpp: %s: log level must be error, warn, info or debug\n", src);
+		return -1;
+	}
+	cfg->log_level = lvl;
+	return 0;
+}
+
+static int copy_str(char *dst, size_t size, const char *s, const char *what)
+{
+	if (!s || !*s || strlen(s) >= size) {
+		fprintf(stderr, "rtmp2xmpp: invalid %s\n", what);
+		return -1;
+	}
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+static int load_file(struct rx_config *cfg, const char *path, const struct uint_opt *opts,
+		     size_t nopts)
+{
+	GKeyFile *kf = g_key_file_new();
+	GError *ge = NULL;
+	char *s;
+	int err = -1;
+
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &ge)) {
+		fprintf(stderr, "rtmp2xmpp: %s: %s\n", path, ge->message);
+		goto out;
+	}
+	if ((s = g_key_file_get_string(kf, "server", "listen", NULL))) {
+		int e = config_parse_listen(cfg, s);
+		if (e)
+			fprintf(stderr, "rtmp2xmpp: %s: bad listen address '%s'\n", path, s);
+		g_free(s);
+		if (e)
+			goto out;
+	}
+	if ((s = g_key_file_get_string(kf, "server", "app", NULL))) {
+		int e = copy_str(cfg->app, sizeof(cfg->app), s, "app");
+		g_free(s);
+		if (e)
+			goto out;
+	}
+	if ((s = g_key_file_get_string(kf, "log", "level", NULL))) {
+		int e = set_level(cfg, s, path);
+		g_free(s);
+		if (e)
+			goto out;
+	}
+	for (size_t i = 0; i < nopts; i++) {
+		gint64 v;
+		if (!g_key_file_has_key(kf, opts[i].group, opts[i].key, NULL))
+			continue;
+		v = g_key_file_get_int64(kf, opts[i].group, opts[i].key, &ge);
+		if (ge) {
+			fprintf(stderr, "rtmp2xmpp: %s: [%s] %s: %s\n", path, opts[i].group,
+				opts[i].key, ge->message);
+			goto out;
+		}
+		if (set_uint(&opts[i], v, path))
+			goto out;
+	}
+	err = 0;
+out:
+	if (ge)
+		g_error_free(ge);
+	g_key_file_free(kf);
+	return err;
+}
+
+int config_load(struct rx_config *cfg, int *argc, char ***argv)
+{
+	gchar *listen = NULL, *file = NULL, *app = NULL, *level = NULL;
+	gint64 cli[9];
+	gboolean version = FALSE;
+	const struct uint_opt opts[] = {
+		{"limits", "max_connections", &cfg->max_connections, 1, 1000000},
+		{"limits", "max_message_size", &cfg->max_message_size, 1024, 64 << 20},
+		{"limits", "max_chunk_size", &cfg->max_chunk_size, 128, 0x7fffffff},
+		{"limits", "handshake_timeout", &cfg->handshake_timeout, 1, 3600},
+		{"limits", "idle_timeout", &cfg->idle_timeout, 1, 86400},
+		{"limits", "ping_interval", &cfg->ping_interval, 1, 86400},
+		{"limits", "audio_queue", &cfg->audio_queue, 2, 4096},
+		{"limits", "out_limit", &cfg->out_limit, 65536, 1 << 30},
+		{"server", "chunk_size", &cfg->out_chunk_size, 128, 1 << 16},
+	};
+	GOptionEntry entries[] = {
+		{"listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
+		 "Address to accept RTMP on (default 127.0.0.1:1935)", "HOST:PORT"},
+		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &file,
+		 "Read settings from this key file (see docs/configuration.md)", "FILE"},
+		{"app", 0, 0, G_OPTION_ARG_STRING, &app,
+		 "RTMP application name clients connect to (default xmpp)", "NAME"},
+		{"log-level", 0, 0, G_OPTION_ARG_STRING, &level,
+		 "error, warn, info (default) or debug", "LEVEL"},
+		{"max-connections", 0, 0, G_OPTION_ARG_INT64, &cli[0],
+		 "Most RTMP connections at once (default 1000)", "N"},
+		{"max-message-size", 0, 0, G_OPTION_ARG_INT64, &cli[1],
+		 "Largest RTMP message a client may send, bytes (default 1048576)", "BYTES"},
+		{"max-chunk-size", 0, 0, G_OPTION_ARG_INT64, &cli[2],
+		 "Largest chunk size a client may set, bytes (default 65536)", "BYTES"},
+		{"handshake-timeout", 0, 0, G_OPTION_ARG_INT64, &cli[3],
+		 "Seconds a client has to finish the handshake and connect (default 10)", "S"},
+		{"idle-timeout", 0, 0, G_OPTION_ARG_INT64, &cli[4],
+		 "Seconds without any bytes from a client before it is dropped (default 60)", "S"},
+		{"ping-interval", 0, 0, G_OPTION_ARG_INT64, &cli[5],
+		 "Seconds of client silence before we send a ping (default 20)", "S"},
+		{"audio-queue", 0, 0, G_OPTION_ARG_INT64, &cli[6],
+		 "Outgoing audio messages queued per client; the oldest is dropped first (default 64)", "N"},
+		{"out-limit", 0, 0, G_OPTION_ARG_INT64, &cli[7],
+		 "Unsent command/stanza bytes before a client that stopped reading is dropped (default 4194304)", "BYTES"},
+		{"chunk-size", 0, 0, G_OPTION_ARG_INT64, &cli[8],
+		 "Chunk size we send with (default 4096)", "BYTES"},
+		{"version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+		{NULL, 0, 0, 0, NULL, NULL, NULL},
+	};
+	GOptionContext *ctx;
+	GError *ge = NULL;
+	int err = -1;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cli); i++)
+		cli[i] = -1;
+	ctx = g_option_context_new("- RTMP to XMPP gateway");
+	g_option_context_set_summary(ctx,
+		"Lets RTMP softphones (Flash/AIR, FFmpeg, librtmp) use XMPP.\n"
+		"Settings come from built-in defaults, then --config FILE, then these flags.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, argc, argv, &ge)) {
+		fprintf(stderr, "rtmp2xmpp: %s (try --help)\n", ge->message);
+		g_error_free(ge);
+		goto out;
+	}
+	if (version) {
+		printf("rtmp2xmpp %s\n", RX_VERSION);
+		err = 1;
+		goto out;
+	}
+	if (file && load_file(cfg, file, opts, G_N_ELEMENTS(opts)))
+		goto out;
+	if (listen && config_parse_listen(cfg, listen)) {
+		fprintf(stderr, "rtmp2xmpp: bad --listen '%s' (want HOST:PORT)\n", listen);
+		goto out;
+	}
+	if (app && copy_str(cfg->app, sizeof(cfg->app), app, "--app"))
+		goto out;
+	if (level && set_level(cfg, level, "--log-level"))
+		goto out;
+	for (size_t i = 0; i < G_N_ELEMENTS(cli); i++)
+		if (cli[i] >= 0 && set_uint(&opts[i], cli[i], "command line"))
+			goto out;
+	if (cfg->ping_interval >= cfg->idle_timeout)
+		cfg->ping_interval = cfg->idle_timeout / 2 ? cfg->idle_timeout / 2 : 1;
+	err = 0;
+out:
+	g_free(listen);
+	g_free(file);
+	g_free(app);
+	g_free(level);
+	g_option_context_free(ctx);
+	return err;
+}

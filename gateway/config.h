@@ -1,0 +1,33 @@
+/* Gateway configuration: built-in defaults, then the GKeyFile config file,
+ * then command-line flags (GOption), each overriding the one before. */
+#ifndef RX_CONFIG_H
+#define RX_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rx_config {
+	char listen_host[256];
+	uint16_t listen_port;
+	char app[128];
+	int log_level;
+	uint32_t max_connections;
+	uint32_t max_message_size;    /* bytes, incoming RTMP message */
+	uint32_t max_chunk_size;      /* bytes, largest Set Chunk Size accepted */
+	uint32_t out_chunk_size;      /* bytes, chunk size we send with */
+	uint32_t handshake_timeout;   /* seconds to finish handshake + connect */
+	uint32_t idle_timeout;        /* seconds of silence before disconnect */
+	uint32_t ping_interval;       /* seconds of silence before we ping */
+	uint32_t audio_queue;         /* audio messages queued per connection */
+	uint32_t out_limit;           /* bytes of unsent non-audio data before disconnect */
+};
+
+void config_defaults(struct rx_config *cfg);
+/* Parse argv (consuming what it knows); loads --config FILE if given.
+ * Returns 0, or -1 after printing an error, or 1 when --help/--version was
+ * printed and the program should exit successfully. */
+int config_load(struct rx_config *cfg, int *argc, char ***argv);
+/* "host:port" or "[v6]:port" or "port" */
+int config_parse_listen(struct rx_config *cfg, const char *s);
+
+#endif

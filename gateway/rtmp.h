@@ -1,0 +1,152 @@
+/* Internal API of the RTMP server: connection, streams, commands.
+ *
+ * One thread owns a server and all of its connections.  Bytes flow:
+ * socket -> conn.c (handshake, dechunk) -> control.c (protocol control) or
+ * cmd.c (commands) or stream.c (audio) -> conn.c (chunk, queue, socket). */
+#ifndef RX_RTMP_H
+#define RX_RTMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "amf.h"
+#include "buf.h"
+#include "chunk.h"
+#include "config.h"
+#include "handshake.h"
+#include "list.h"
+#include "loop.h"
+
+#define RTMP_MAX_STREAMS 8
+#define RTMP_NAME_MAX 256
+#define AUDIO_SLOT 1024   /* largest audio message we queue for a player */
+
+/* Our chunk stream ids */
+enum { CSID_CONTROL = 2, CSID_CMD = 3, CSID_STREAM_CMD = 5, CSID_AUDIO = 6 };
+
+struct server;
+struct rtmp_conn;
+
+enum stream_role { ROLE_NONE = 0, ROLE_PUBLISH, ROLE_PLAY };
+
+struct rtmp_stream {
+	struct rtmp_conn *conn;
+	uint32_t id;              /* 0: slot unused */
+	enum stream_role role;
+	char name[RTMP_NAME_MAX]; /* without query string */
+	bool bad_codec_sent;
+	bool video_noted;
+	bool recv_audio;
+	struct le pub_le;         /* publisher: in server's echo publishers */
+	struct list subs;         /* publisher: its players */
+	struct le sub_le;         /* player: in a publisher's subs or the waiting list */
+	struct rtmp_stream *src;  /* player: the publisher it plays, if any */
+};
+
+struct audio_slot {
+	uint32_t ts;
+	uint32_t stream_id;
+	uint32_t len;
+	uint8_t data[AUDIO_SLOT];
+};
+
+struct audio_q {
+	struct audio_slot *slot;  /* mem array of cap slots, allocated on first use */
+	uint32_t cap, head, n;
+	uint64_t dropped;
+};
+
+enum conn_state { CONN_HANDSHAKE = 0, CONN_OPEN, CONN_CLOSED };
+
+struct rtmp_conn {
+	struct le le;             /* in server's connection list */
+	struct server *srv;
+	uint64_t id;
+	int fd;
+	char peer[64];            /* "ip:port" for logs */
+	char ip[48];
+	enum conn_state state;
+	bool connected;           /* a connect command succeeded */
+	bool amf3;                /* objectEncoding 3 negotiated */
+	bool want_write;
+	bool draining;            /* shutting down: our side is closed */
+	struct handshake hs;
+	struct dechunker dc;
+	struct chunker ch;
+	struct buf in;
+	struct buf out;           /* serialized bytes not yet written */
+	struct audio_q aq;
+	struct tmr tmr;           /* handshake timeout, then idle/ping */
+	struct tmr close_tmr;     /* deferred close */
+	const char *close_why;
+	uint64_t last_rx;         /* loop_now() of the last byte received */
+	bool ping_sent;
+	uint64_t rx_bytes;
+	uint64_t rx_acked;
+	uint32_t ack_window;      /* the client's Window Acknowledgement Size */
+	struct rtmp_stream streams[RTMP_MAX_STREAMS];
+};
+
+struct server {
+	struct loop *loop;
+	const struct rx_config *cfg;
+	int lfd;
+	int spare_fd;             /* released to accept and refuse on EMFILE */
+	uint64_t next_id;
+	struct list conns;
+	struct list echo_pubs;
+	struct list echo_waiting;
+	bool stopping;
+	struct tmr shutdown_tmr;
+	uint64_t shutdown_deadline;
+	void (*done)(void *arg);
+	void *done_arg;
+};
+
+/* conn.c */
+int conn_accept(struct server *srv, int fd, const char *peer, const char *ip);
+/* Close the connection soon (outside the current handler), logging why. */
+void conn_fail(struct rtmp_conn *c, const char *why);
+void conn_destroy_now(struct rtmp_conn *c);
+int conn_send(struct rtmp_conn *c, uint32_t csid, uint8_t type, uint32_t stream_id,
+	      uint32_t ts, const uint8_t *body, uint32_t len);
+/* Queue audio for a player; drops the oldest queued audio when full. */
+void conn_send_audio(struct rtmp_conn *c, uint32_t stream_id, uint32_t ts,
+		     const uint8_t *body, uint32_t len);
+void conn_flush(struct rtmp_conn *c);
+/* The connect command succeeded: start idle/ping supervision. */
+void conn_connected(struct rtmp_conn *c);
+/* Flush, then close our side and wait for the client to close. */
+void conn_drain(struct rtmp_conn *c);
+
+/* control.c */
+int control_handle(struct rtmp_conn *c, const struct rtmp_msg *m);
+int control_send_u32(struct rtmp_conn *c, uint8_t type, uint32_t v);
+int control_send_peer_bw(struct rtmp_conn *c, uint32_t window, uint8_t limit);
+int control_send_uc(struct rtmp_conn *c, uint16_t event, uint32_t v);
+void control_ack_check(struct rtmp_conn *c);
+
+/* cmd.c */
+int cmd_handle(struct rtmp_conn *c, const struct rtmp_msg *m);
+int cmd_invoke(struct rtmp_conn *c, uint32_t stream_id, const char *name, double txid,
+	       const AMFObjectProperty *vals, int nvals);
+int cmd_status(struct rtmp_conn *c, uint32_t stream_id, const char *level, const char *code,
+	       const char *desc);
+int cmd_data(struct rtmp_conn *c, uint32_t stream_id, const AMFObjectProperty *vals, int n);
+
+/* stream.c */
+struct rtmp_stream *stream_get(struct rtmp_conn *c, uint32_t id);
+int stream_create(struct rtmp_conn *c, uint32_t *id);
+void stream_close(struct rtmp_stream *s, bool notify);
+void stream_delete(struct rtmp_stream *s);
+int stream_publish(struct rtmp_stream *s, const char *name);
+int stream_play(struct rtmp_stream *s, const char *name);
+void stream_audio(struct rtmp_stream *s, const struct rtmp_msg *m);
+void stream_video(struct rtmp_stream *s, const struct rtmp_msg *m);
+
+/* server.c */
+int server_alloc(struct server **srvp, struct loop *loop, const struct rx_config *cfg);
+/* Tell every client NetConnection.Connect.Closed and close; calls done once
+ * all sockets are closed or after a grace period. */
+void server_shutdown(struct server *srv, void (*done)(void *arg), void *arg);
+
+#endif

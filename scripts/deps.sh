@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages rtmp2xmpp needs to build, run and test.
+# Run as root on Debian 12 (bookworm).
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "deps.sh: run as root (apt-get)" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+  # build
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  # libraries
+  librtmp-dev libglib2.0-dev libssl-dev
+  # test peers and tools
+  ffmpeg rtmpdump python3 python3-librtmp python3-numpy espeak-ng sox
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
