@@ -220,7 +220,8 @@ const char *amf_str(const AMFObjectProperty *v, const char *name, char *dst, siz
 	n = (size_t)v->p_vu.p_aval.av_len;
 	if (n >= size)
 		n = size - 1;
-	memcpy(dst, v->p_vu.p_aval.av_val, n);
+	if (n)
+		memcpy(dst, v->p_vu.p_aval.av_val, n);
 	dst[n] = '\0';
 	return dst;
 }

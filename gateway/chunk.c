@@ -302,6 +302,8 @@ int chunker_write(struct chunker *c, struct buf *out, const struct rtmp_msg *msg
 	left = msg->len;
 	for (;;) {
 		uint32_t n = left < c->chunk_size ? left : c->chunk_size;
+		if (!n)
+			break;   /* zero-length message: header only */
 		memcpy(p, body, n);
 		p += n;
 		body += n;
