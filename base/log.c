@@ -6,7 +6,13 @@
 #include "log.h"
 
 static enum log_level level = LOG_INFO;
+static char prefix[16];
 static const char *const names[] = {"error", "warn", "info", "debug"};
+
+void log_set_prefix(const char *p)
+{
+	snprintf(prefix, sizeof(prefix), "%s", p ? p : "");
+}
 
 void log_set_level(enum log_level lvl)
 {
@@ -38,8 +44,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld %-5s ", tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, ts.tv_nsec / 1000000, names[lvl]);
+	n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld %-5s %s%s", tm.tm_hour, tm.tm_min,
+		     tm.tm_sec, ts.tv_nsec / 1000000, names[lvl], prefix, prefix[0] ? " " : "");
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);

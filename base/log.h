@@ -5,6 +5,8 @@
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_set_level(enum log_level lvl);
+/* A short tag at the start of every line (e.g. "w2" in worker 2). */
+void log_set_prefix(const char *p);
 enum log_level log_get_level(void);
 /* Parse "error", "warn", "info", "debug"; returns -1 when unknown. */
 int log_level_parse(const char *s);

@@ -277,6 +277,13 @@ AMFObjectProperty amfv_obj(const char *name, AMFObjectProperty *props, int n)
 	return p;
 }
 
+AMFObjectProperty amfv_array(const char *name, AMFObjectProperty *vals, int n)
+{
+	AMFObjectProperty p = amfv_obj(name, vals, n);
+	p.p_type = AMF_STRICT_ARRAY;
+	return p;
+}
+
 static uint8_t *encode_value(uint8_t *p, uint8_t *end, bool amf3, const AMFObjectProperty *v);
 
 /* AMF0 objects and arrays are written here, not by librtmp: its AMF_Encode()

@@ -46,6 +46,7 @@ AMFObjectProperty amfv_bool(const char *name, bool v);
 AMFObjectProperty amfv_str(const char *name, const char *v);
 AMFObjectProperty amfv_null(void);
 AMFObjectProperty amfv_obj(const char *name, AMFObjectProperty *props, int n);
+AMFObjectProperty amfv_array(const char *name, AMFObjectProperty *vals, int n);
 
 /* Encode a command (name, txid, values) into [p, end) in AMF0, or with
  * amf3 the type-17 form: a 0x00 byte, AMF0 name, txid, nulls, strings and

@@ -3,23 +3,43 @@
 #include <stdio.h>
 #include <string.h>
 #include "log.h"
+#include "mem.h"
 #include "rtmp.h"
 
 #define CMD_BUF 4096
+#define CMD_MAX (16u << 20)   /* the chunk header's 24-bit length */
 
 typedef int (cmd_h)(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_cmd *cmd);
 
+/* Encode into a stack buffer; stanzas may need a bigger one from the heap. */
 static int send_cmd(struct rtmp_conn *c, uint32_t csid, uint32_t sid, const char *name,
 		    double txid, const AMFObjectProperty *vals, int nvals)
 {
-	uint8_t b[CMD_BUF];
-	int n = amf_cmd_encode(b, b + sizeof(b), c->amf3, name, txid, vals, nvals);
+	uint8_t stack[CMD_BUF], *b = stack;
+	size_t size = sizeof(stack);
+	int n, err;
 
+	for (;;) {
+		n = amf_cmd_encode(b, b + size, c->amf3, name, txid, vals, nvals);
+		if (n != -ENOSPC || size >= CMD_MAX)
+			break;
+		if (b != stack)
+			mem_deref(b);
+		size *= 4;
+		b = mem_alloc(size, NULL);
+		if (!b)
+			return ENOMEM;
+	}
 	if (n < 0) {
 		LOGE("conn %llu: cannot encode %s", (unsigned long long)c->id, name);
-		return -n;
+		err = -n;
+	} else {
+		err = conn_send(c, csid, c->amf3 ? RTMP_CMD_AMF3 : RTMP_CMD_AMF0, sid, 0, b,
+				(uint32_t)n);
 	}
-	return conn_send(c, csid, c->amf3 ? RTMP_CMD_AMF3 : RTMP_CMD_AMF0, sid, 0, b, (uint32_t)n);
+	if (b != stack)
+		mem_deref(b);
+	return err;
 }
 
 int cmd_invoke(struct rtmp_conn *c, uint32_t stream_id, const char *name, double txid,
@@ -89,13 +109,62 @@ static void app_name(char *app)
 		app[--n] = '\0';
 }
 
+static void accept_connect(struct rtmp_conn *c, double txid)
+{
+	AMFObjectProperty props[] = {
+		amfv_str("fmsVer", "FMS/3,5,7,7009"),
+		amfv_num("capabilities", 31),
+		amfv_num("mode", 1),
+	};
+	AMFObjectProperty info[] = {
+		amfv_str("level", "status"),
+		amfv_str("code", "NetConnection.Connect.Success"),
+		amfv_str("description", "Connection succeeded."),
+		amfv_num("objectEncoding", c->amf3 ? 3 : 0),
+	};
+	AMFObjectProperty vals[] = {amfv_obj(NULL, props, 3), amfv_obj(NULL, info, 4)};
+
+	control_send_u32(c, RTMP_WINDOW_ACK_SIZE, 2500000);
+	control_send_peer_bw(c, 2500000, 2);
+	control_send_u32(c, RTMP_SET_CHUNK_SIZE, c->srv->cfg->out_chunk_size);
+	c->ch.chunk_size = c->srv->cfg->out_chunk_size;
+	cmd_invoke(c, 0, "_result", txid, vals, 2);
+	conn_connected(c);
+}
+
+static void reject_connect(struct rtmp_conn *c, double txid, const char *why)
+{
+	AMFObjectProperty info[] = {
+		amfv_str("level", "error"),
+		amfv_str("code", "NetConnection.Connect.Rejected"),
+		amfv_str("description", why),
+	};
+	AMFObjectProperty vals[] = {amfv_null(), amfv_obj(NULL, info, 3)};
+
+	cmd_invoke(c, 0, "_error", txid, vals, 2);
+	conn_flush(c);
+	conn_fail(c, "connect rejected");
+}
+
+void cmd_connect_done(struct rtmp_conn *c, double txid, const char *reason)
+{
+	if (reason) {
+		LOGI("conn %llu %s: login at connect failed: %s", (unsigned long long)c->id,
+		     c->peer, reason);
+		reject_connect(c, txid, reason);
+		return;
+	}
+	accept_connect(c, txid);
+	conn_flush(c);
+}
+
 static int h_connect(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_cmd *cmd)
 {
 	const AMFObjectProperty *o = cmd->nvals ? &cmd->val[0] : NULL;
 	char app[RTMP_NAME_MAX];
 	double enc = 0;
 
-	if (c->connected)
+	if (c->connected || c->xl)
 		return reply_error(c, m, cmd->txid, "NetConnection.Call.Failed",
 				   "Already connected.");
 	if (!amf_str(o, "app", app, sizeof(app)))
@@ -104,37 +173,25 @@ static int h_connect(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_
 	if (strcmp(app, c->srv->cfg->app)) {
 		LOGI("conn %llu %s: rejected connect to unknown app '%s'",
 		     (unsigned long long)c->id, c->peer, app);
-		reply_error(c, m, cmd->txid, "NetConnection.Connect.Rejected",
-			    "Unknown application; connect to the configured app name.");
-		conn_flush(c);
-		conn_fail(c, "connect to unknown app");
+		reject_connect(c, cmd->txid,
+			       "Unknown application; connect to the configured app name.");
 		return EPERM;
 	}
 	amf_num(o, "objectEncoding", &enc);
 	c->amf3 = enc == 3;
-
-	control_send_u32(c, RTMP_WINDOW_ACK_SIZE, 2500000);
-	control_send_peer_bw(c, 2500000, 2);
-	control_send_u32(c, RTMP_SET_CHUNK_SIZE, c->srv->cfg->out_chunk_size);
-	c->ch.chunk_size = c->srv->cfg->out_chunk_size;
-	{
-		AMFObjectProperty props[] = {
-			amfv_str("fmsVer", "FMS/3,5,7,7009"),
-			amfv_num("capabilities", 31),
-			amfv_num("mode", 1),
-		};
-		AMFObjectProperty info[] = {
-			amfv_str("level", "status"),
-			amfv_str("code", "NetConnection.Connect.Success"),
-			amfv_str("description", "Connection succeeded."),
-			amfv_num("objectEncoding", c->amf3 ? 3 : 0),
-		};
-		AMFObjectProperty vals[] = {amfv_obj(NULL, props, 3), amfv_obj(NULL, info, 4)};
-		reply(c, m, "_result", cmd->txid, vals, 2);
-	}
-	conn_connected(c);
-	LOGI("conn %llu %s: connected to app '%s' (AMF%d)", (unsigned long long)c->id, c->peer,
+	LOGI("conn %llu %s: connect to app '%s' (AMF%d)", (unsigned long long)c->id, c->peer,
 	     app, c->amf3 ? 3 : 0);
+	/* Login at connect: {username, domain, password, resource} as the first
+	 * extra argument (FFmpeg -rtmp_conn, rtmpdump --conn). */
+	if (cmd->nvals >= 2 && cmd->val[1].p_type == AMF_OBJECT) {
+		if (xrpc_login_at_connect(c, &cmd->val[1], cmd->txid)) {
+			reject_connect(c, cmd->txid, "invalid-arguments");
+			return EINVAL;
+		}
+		conn_defer_connect(c);
+		return 0;
+	}
+	accept_connect(c, cmd->txid);
 	return 0;
 }
 
@@ -271,6 +328,9 @@ static const struct {
 	{"_error", h_ignore, true},
 	{"_checkbw", h_ignore, false},
 	{"close", h_close, true},
+	{"xmpp_connect", xrpc_connect, false},
+	{"xmpp_disconnect", xrpc_disconnect, false},
+	{"xmpp", xrpc_send, false},
 };
 
 int cmd_handle(struct rtmp_conn *c, const struct rtmp_msg *m)

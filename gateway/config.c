@@ -15,7 +15,7 @@ void config_defaults(struct rx_config *cfg)
 	snprintf(cfg->app, sizeof(cfg->app), "xmpp");
 	cfg->log_level = LOG_INFO;
 	cfg->max_connections = 1000;
-	cfg->max_message_size = 1 << 20;
+	cfg->max_message_size = 2 << 20;
 	cfg->max_chunk_size = 1 << 16;
 	cfg->out_chunk_size = 4096;
 	cfg->handshake_timeout = 10;
@@ -23,6 +23,14 @@ void config_defaults(struct rx_config *cfg)
 	cfg->ping_interval = 20;
 	cfg->audio_queue = 64;
 	cfg->out_limit = 4 << 20;
+	cfg->iq_timeout = 30;
+	cfg->iq_unanswered = 10;
+	cfg->xmpp_ping_interval = 60;
+	cfg->xmpp_ping_timeout = 10;
+	cfg->max_stanza = 64 << 10;
+	cfg->workers = (uint32_t)g_get_num_processors();
+	cfg->users_per_worker = 200;
+	cfg->worker_channel = -1;
 }
 
 int config_parse_listen(struct rx_config *cfg, const char *s)
@@ -129,6 +137,19 @@ static int load_file(struct rx_config *cfg, const char *path, const struct uint_
 		if (e)
 			goto out;
 	}
+	if ((s = g_key_file_get_string(kf, "xmpp", "cafile", NULL))) {
+		int e = copy_str(cfg->xmpp_cafile, sizeof(cfg->xmpp_cafile), s, "[xmpp] cafile");
+		g_free(s);
+		if (e)
+			goto out;
+	}
+	if (g_key_file_has_key(kf, "xmpp", "insecure", NULL)) {
+		cfg->xmpp_insecure = g_key_file_get_boolean(kf, "xmpp", "insecure", &ge);
+		if (ge) {
+			fprintf(stderr, "rtmp2xmpp: %s: [xmpp] insecure: %s\n", path, ge->message);
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < nopts; i++) {
 		gint64 v;
 		if (!g_key_file_has_key(kf, opts[i].group, opts[i].key, NULL))
@@ -152,9 +173,10 @@ out:
 
 int config_load(struct rx_config *cfg, int *argc, char ***argv)
 {
-	gchar *listen = NULL, *file = NULL, *app = NULL, *level = NULL;
-	gint64 cli[9];
-	gboolean version = FALSE;
+	gchar *listen = NULL, *file = NULL, *app = NULL, *level = NULL, *cafile = NULL;
+	gint64 cli[16];
+	gint worker_channel = -1, worker_index = 0;
+	gboolean version = FALSE, insecure = FALSE;
 	const struct uint_opt opts[] = {
 		{"limits", "max_connections", &cfg->max_connections, 1, 1000000},
 		{"limits", "max_message_size", &cfg->max_message_size, 1024, 64 << 20},
@@ -165,6 +187,13 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 		{"limits", "audio_queue", &cfg->audio_queue, 2, 4096},
 		{"limits", "out_limit", &cfg->out_limit, 65536, 1 << 30},
 		{"server", "chunk_size", &cfg->out_chunk_size, 128, 1 << 16},
+		{"xmpp", "iq_timeout", &cfg->iq_timeout, 1, 3600},
+		{"xmpp", "iq_unanswered", &cfg->iq_unanswered, 1, 3600},
+		{"xmpp", "ping_interval", &cfg->xmpp_ping_interval, 1, 86400},
+		{"xmpp", "ping_timeout", &cfg->xmpp_ping_timeout, 1, 3600},
+		{"xmpp", "max_stanza", &cfg->max_stanza, 1024, 16 << 20},
+		{"server", "workers", &cfg->workers, 0, 256},
+		{"server", "users_per_worker", &cfg->users_per_worker, 1, 900},
 	};
 	GOptionEntry entries[] = {
 		{"listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
@@ -178,7 +207,7 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 		{"max-connections", 0, 0, G_OPTION_ARG_INT64, &cli[0],
 		 "Most RTMP connections at once (default 1000)", "N"},
 		{"max-message-size", 0, 0, G_OPTION_ARG_INT64, &cli[1],
-		 "Largest RTMP message a client may send, bytes (default 1048576)", "BYTES"},
+		 "Largest RTMP message a client may send, bytes (default 2097152)", "BYTES"},
 		{"max-chunk-size", 0, 0, G_OPTION_ARG_INT64, &cli[2],
 		 "Largest chunk size a client may set, bytes (default 65536)", "BYTES"},
 		{"handshake-timeout", 0, 0, G_OPTION_ARG_INT64, &cli[3],
@@ -193,6 +222,29 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 		 "Unsent command/stanza bytes before a client that stopped reading is dropped (default 4194304)", "BYTES"},
 		{"chunk-size", 0, 0, G_OPTION_ARG_INT64, &cli[8],
 		 "Chunk size we send with (default 4096)", "BYTES"},
+		{"iq-timeout", 0, 0, G_OPTION_ARG_INT64, &cli[9],
+		 "Seconds before an iq responder gets remote-server-timeout (default 30)", "S"},
+		{"iq-unanswered", 0, 0, G_OPTION_ARG_INT64, &cli[10],
+		 "Seconds before an iq the client ignores is answered service-unavailable (default 10)", "S"},
+		{"xmpp-ping-interval", 0, 0, G_OPTION_ARG_INT64, &cli[11],
+		 "Seconds between keepalive pings to the XMPP server (default 60)", "S"},
+		{"xmpp-ping-timeout", 0, 0, G_OPTION_ARG_INT64, &cli[12],
+		 "Seconds to wait for a keepalive ping's answer (default 10)", "S"},
+		{"max-stanza", 0, 0, G_OPTION_ARG_INT64, &cli[13],
+		 "Largest innerxml a client may send, bytes (default 65536)", "BYTES"},
+		{"xmpp-cafile", 0, 0, G_OPTION_ARG_FILENAME, &cafile,
+		 "Trust the XMPP server certificates this PEM file vouches for (default: the system's CAs)", "FILE"},
+		{"xmpp-insecure", 0, 0, G_OPTION_ARG_NONE, &insecure,
+		 "Do NOT verify the XMPP server's certificate (testing only; logged loudly)", NULL},
+		{"workers", 0, 0, G_OPTION_ARG_INT64, &cli[14],
+		 "Worker processes to start (default: one per CPU; more start as they fill up; "
+		 "0: run everything in one process)", "N"},
+		{"users-per-worker", 0, 0, G_OPTION_ARG_INT64, &cli[15],
+		 "Connections one worker serves (default 200, so its descriptors stay below 1024)", "N"},
+		{"worker-channel", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &worker_channel,
+		 "internal", "FD"},
+		{"worker-index", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &worker_index,
+		 "internal", "N"},
 		{"version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
 		{NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
@@ -227,6 +279,12 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 		goto out;
 	if (level && set_level(cfg, level, "--log-level"))
 		goto out;
+	if (cafile && copy_str(cfg->xmpp_cafile, sizeof(cfg->xmpp_cafile), cafile, "--xmpp-cafile"))
+		goto out;
+	if (insecure)
+		cfg->xmpp_insecure = true;
+	cfg->worker_channel = worker_channel;
+	cfg->worker_index = worker_index;
 	for (size_t i = 0; i < G_N_ELEMENTS(cli); i++)
 		if (cli[i] >= 0 && set_uint(&opts[i], cli[i], "command line"))
 			goto out;
@@ -238,6 +296,7 @@ out:
 	g_free(file);
 	g_free(app);
 	g_free(level);
+	g_free(cafile);
 	g_option_context_free(ctx);
 	return err;
 }

@@ -20,6 +20,17 @@ struct rx_config {
 	uint32_t ping_interval;       /* seconds of silence before we ping */
 	uint32_t audio_queue;         /* audio messages queued per connection */
 	uint32_t out_limit;           /* bytes of unsent non-audio data before disconnect */
+	char xmpp_cafile[1024];       /* CA file for the XMPP server's certificate; "" = system */
+	bool xmpp_insecure;           /* do not verify the XMPP server's certificate */
+	uint32_t iq_timeout;          /* seconds before a responder gets remote-server-timeout */
+	uint32_t iq_unanswered;       /* seconds before we answer an ignored iq service-unavailable */
+	uint32_t xmpp_ping_interval;  /* seconds between keepalive pings to the XMPP server */
+	uint32_t xmpp_ping_timeout;   /* seconds to wait for the ping's answer */
+	uint32_t max_stanza;          /* bytes of innerxml accepted from a client */
+	uint32_t workers;             /* worker processes to start with; 0: one process */
+	uint32_t users_per_worker;    /* connections per worker (keeps descriptors < 1024) */
+	int worker_channel;           /* internal: this process is a worker; its master socket */
+	int worker_index;             /* internal: for log lines */
 };
 
 void config_defaults(struct rx_config *cfg);

@@ -14,6 +14,7 @@
 #define READ_CHUNK 16384
 #define AUDIO_LOW_WATER 4096   /* serialize queued audio below this many bytes */
 #define NOTSENT_LOWAT 16384    /* bytes the kernel may hold unsent for us */
+#define LOGIN_TIMEOUT_MS 30000 /* login at connect: DNS, TLS, SASL, bind */
 
 static void on_io(int fd, int flags, void *arg);
 static void on_tick(void *arg);
@@ -61,6 +62,7 @@ int conn_accept(struct server *srv, int fd, const char *peer, const char *ip)
 		return err;
 	}
 	list_append(&srv->conns, &c->le, c);
+	server_load_changed(srv);
 	tmr_start(srv->loop, &c->tmr, (uint64_t)srv->cfg->handshake_timeout * 1000, on_tick, c);
 	LOGD("conn %llu: accepted from %s", (unsigned long long)c->id, c->peer);
 	return 0;
@@ -74,12 +76,14 @@ void conn_destroy_now(struct rtmp_conn *c)
 	for (int i = 0; i < RTMP_MAX_STREAMS; i++)
 		if (c->streams[i].id)
 			stream_delete(&c->streams[i]);
+	xrpc_detach(c, c->srv->stopping ? "server-shutdown" : "client-requested");
 	tmr_cancel(c->srv->loop, &c->tmr);
 	tmr_cancel(c->srv->loop, &c->close_tmr);
 	loop_fd_close(c->srv->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
 	list_unlink(&c->le);
+	server_load_changed(c->srv);
 	if (c->close_why)
 		LOGI("conn %llu %s: closed: %s", (unsigned long long)c->id, c->peer, c->close_why);
 	mem_deref(c);
@@ -334,7 +338,8 @@ static void on_tick(void *arg)
 
 	if (!c->connected) {
 		conn_fail(c, c->state == CONN_HANDSHAKE ? "handshake timeout"
-							 : "no connect command in time");
+			  : c->xl ? "XMPP login at connect took too long"
+				  : "no connect command in time");
 		return;
 	}
 	if (quiet >= (uint64_t)cfg->idle_timeout * 1000) {
@@ -364,4 +369,9 @@ void conn_drain(struct rtmp_conn *c)
 	c->draining = true;
 	shutdown(c->fd, SHUT_WR);
 	tmr_cancel(c->srv->loop, &c->tmr);
+}
+
+void conn_defer_connect(struct rtmp_conn *c)
+{
+	tmr_start(c->srv->loop, &c->tmr, LOGIN_TIMEOUT_MS, on_tick, c);
 }

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/select.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -11,6 +13,9 @@
 #include "loop.h"
 #include "mem.h"
 #include "rtmp.h"
+#include "xlink.h"
+#include "xsess.h"
+#include "worker.h"
 
 struct app {
 	struct loop *loop;
@@ -45,15 +50,36 @@ int main(int argc, char **argv)
 {
 	struct rx_config cfg;
 	struct app a = {.sigfd = -1};
+	char **orig = calloc((size_t)argc + 1, sizeof(*orig));
 	sigset_t set;
 	int err;
 
+	if (!orig)
+		return 1;
+	memcpy(orig, argv, (size_t)argc * sizeof(*orig));   /* workers get the same flags */
 	config_defaults(&cfg);
 	err = config_load(&cfg, &argc, &argv);
-	if (err)
+	if (err) {
+		free(orig);
 		return err < 0 ? 2 : 0;
+	}
 	log_set_level(cfg.log_level);
+	if (cfg.workers > 0 && cfg.worker_channel < 0) {
+		err = master_run(&cfg, orig);
+		free(orig);
+		return err;
+	}
+	free(orig);
+	if (cfg.worker_channel >= 0) {
+		char p[16];
+		snprintf(p, sizeof(p), "w%d", cfg.worker_index);
+		log_set_prefix(p);
+		if (worker_limit_fds())
+			LOGW("cannot limit descriptors to %d", FD_SETSIZE);
+	}
 	RTMP_LogSetLevel(RTMP_LOGCRIT);   /* librtmp is used for AMF only */
+	xsess_global_init();
+	xauto_global_init();
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
@@ -67,15 +93,16 @@ int main(int argc, char **argv)
 		LOGE("event loop: %s", strerror(err));
 		return 1;
 	}
-	err = server_alloc(&a.srv, a.loop, &cfg);
+	err = server_alloc(&a.srv, a.loop, &cfg, on_stopped, &a);
 	if (!err)
 		err = loop_fd_listen(a.loop, a.sigfd, LOOP_READ, on_signal, &a);
-	if (!err) {
+	if (!err && cfg.worker_channel < 0) {
 		printf("rtmp2xmpp %s ready: rtmp://%s:%u/%s (echo test: publish and play \"echo\")\n",
 		       RX_VERSION, cfg.listen_host, cfg.listen_port, cfg.app);
 		fflush(stdout);
-		err = loop_run(a.loop);
 	}
+	if (!err)
+		err = loop_run(a.loop);
 	mem_deref(a.srv);
 	if (a.sigfd >= 0) {
 		loop_fd_close(a.loop, a.sigfd);

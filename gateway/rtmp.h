@@ -25,6 +25,7 @@ enum { CSID_CONTROL = 2, CSID_CMD = 3, CSID_STREAM_CMD = 5, CSID_AUDIO = 6 };
 
 struct server;
 struct rtmp_conn;
+struct xlink;
 
 enum stream_role { ROLE_NONE = 0, ROLE_PUBLISH, ROLE_PLAY };
 
@@ -84,6 +85,7 @@ struct rtmp_conn {
 	uint64_t rx_acked;
 	uint32_t ack_window;      /* the client's Window Acknowledgement Size */
 	struct rtmp_stream streams[RTMP_MAX_STREAMS];
+	struct xlink *xl;         /* the XMPP session, once xmpp_connect was called */
 };
 
 struct server {
@@ -100,6 +102,9 @@ struct server {
 	uint64_t shutdown_deadline;
 	void (*done)(void *arg);
 	void *done_arg;
+	uint32_t received;        /* a worker: sockets taken from the master */
+	void (*orphan_h)(void *arg);   /* a worker whose master is gone: shut down, then this */
+	void *orphan_arg;
 };
 
 /* conn.c */
@@ -115,6 +120,8 @@ void conn_send_audio(struct rtmp_conn *c, uint32_t stream_id, uint32_t ts,
 void conn_flush(struct rtmp_conn *c);
 /* The connect command succeeded: start idle/ping supervision. */
 void conn_connected(struct rtmp_conn *c);
+/* connect is waiting for an XMPP login: allow it login_timeout more. */
+void conn_defer_connect(struct rtmp_conn *c);
 /* Flush, then close our side and wait for the client to close. */
 void conn_drain(struct rtmp_conn *c);
 
@@ -133,6 +140,21 @@ int cmd_status(struct rtmp_conn *c, uint32_t stream_id, const char *level, const
 	       const char *desc);
 int cmd_data(struct rtmp_conn *c, uint32_t stream_id, const AMFObjectProperty *vals, int n);
 
+/* The connect command with login: the answer waits for the XMPP login.
+ * reason NULL: success; else the client is rejected with it. */
+void cmd_connect_done(struct rtmp_conn *c, double txid, const char *reason);
+
+/* xrpc.c: the text-stanza RPCs */
+int xrpc_connect(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_cmd *cmd);
+int xrpc_disconnect(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_cmd *cmd);
+int xrpc_send(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_cmd *cmd);
+/* connect's first extra argument {username, domain, password, ...}: EINVAL if not one */
+int xrpc_login_at_connect(struct rtmp_conn *c, const AMFObjectProperty *o, double txid);
+/* The RTMP side is going away: close the XMPP session behind it. */
+void xrpc_detach(struct rtmp_conn *c, const char *reason);
+/* The gateway is stopping: tell the client xmpp_disconnected(server-shutdown). */
+void xrpc_shutdown(struct rtmp_conn *c);
+
 /* stream.c */
 struct rtmp_stream *stream_get(struct rtmp_conn *c, uint32_t id);
 int stream_create(struct rtmp_conn *c, uint32_t *id);
@@ -144,7 +166,14 @@ void stream_audio(struct rtmp_stream *s, const struct rtmp_msg *m);
 void stream_video(struct rtmp_stream *s, const struct rtmp_msg *m);
 
 /* server.c */
-int server_alloc(struct server **srvp, struct loop *loop, const struct rx_config *cfg);
+/* Listens itself, or as a worker (cfg->worker_channel) takes the sockets
+ * its master accepted. */
+int server_alloc(struct server **srvp, struct loop *loop, const struct rx_config *cfg,
+		 void (*orphan_h)(void *arg), void *orphan_arg);
+/* Open the listening socket (non-blocking). */
+int server_listen(const struct rx_config *cfg, int *fdp);
+/* The number of connections changed: a worker tells its master. */
+void server_load_changed(struct server *srv);
 /* Tell every client NetConnection.Connect.Closed and close; calls done once
  * all sockets are closed or after a grace period. */
 void server_shutdown(struct server *srv, void (*done)(void *arg), void *arg);

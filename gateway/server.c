@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mem.h"
 #include "rtmp.h"
+#include "worker.h"
 
 #define SHUTDOWN_GRACE_MS 2000
 
@@ -90,7 +91,7 @@ static void on_accept(int lfd, int flags, void *arg)
 	}
 }
 
-static int listen_on(const struct rx_config *cfg, int *fdp)
+int server_listen(const struct rx_config *cfg, int *fdp)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res, *ai;
@@ -124,7 +125,46 @@ static int listen_on(const struct rx_config *cfg, int *fdp)
 	return 0;
 }
 
-int server_alloc(struct server **srvp, struct loop *loop, const struct rx_config *cfg)
+/* A worker: the master hands us accepted sockets over the channel. */
+static void on_channel(int ch, int flags, void *arg)
+{
+	struct server *srv = arg;
+	char peer[64], ip[48];
+	int fd, n;
+
+	(void)flags;
+	for (int i = 0; i < 64; i++) {
+		n = worker_recv_fd(ch, &fd, peer, sizeof(peer), ip, sizeof(ip));
+		if (n == EAGAIN)
+			return;
+		if (n) {
+			LOGI("master went away: shutting down");
+			loop_fd_close(srv->loop, ch);
+			server_shutdown(srv, srv->orphan_h, srv->orphan_arg);
+			return;
+		}
+		srv->received++;
+		if (fd < 0) {
+			server_load_changed(srv);
+			continue;   /* the descriptor did not arrive (limit reached) */
+		}
+		if (srv->stopping || srv->conns.n >= srv->cfg->users_per_worker ||
+		    conn_accept(srv, fd, peer, ip)) {
+			LOGW("cannot take connection from %s", peer);
+			close(fd);
+			server_load_changed(srv);
+		}
+	}
+}
+
+void server_load_changed(struct server *srv)
+{
+	if (srv->cfg->worker_channel >= 0)
+		worker_report(srv->cfg->worker_channel, srv->received, (uint32_t)srv->conns.n);
+}
+
+int server_alloc(struct server **srvp, struct loop *loop, const struct rx_config *cfg,
+		 void (*orphan_h)(void *arg), void *orphan_arg)
 {
 	struct server *srv = mem_zalloc(sizeof(*srv), server_destructor);
 	int err;
@@ -134,15 +174,22 @@ int server_alloc(struct server **srvp, struct loop *loop, const struct rx_config
 	srv->loop = loop;
 	srv->cfg = cfg;
 	srv->lfd = -1;
+	srv->orphan_h = orphan_h;
+	srv->orphan_arg = orphan_arg;
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	err = listen_on(cfg, &srv->lfd);
-	if (!err)
-		err = loop_fd_listen(loop, srv->lfd, LOOP_READ, on_accept, srv);
+	if (cfg->worker_channel >= 0) {
+		err = loop_fd_listen(loop, cfg->worker_channel, LOOP_READ, on_channel, srv);
+	} else {
+		err = server_listen(cfg, &srv->lfd);
+		if (!err)
+			err = loop_fd_listen(loop, srv->lfd, LOOP_READ, on_accept, srv);
+	}
 	if (err) {
 		mem_deref(srv);
 		return err;
 	}
-	LOGI("listening on rtmp://%s:%u/%s", cfg->listen_host, cfg->listen_port, cfg->app);
+	if (srv->lfd >= 0)
+		LOGI("listening on rtmp://%s:%u/%s", cfg->listen_host, cfg->listen_port, cfg->app);
 	*srvp = srv;
 	return 0;
 }
@@ -168,10 +215,12 @@ void server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
 	srv->stopping = true;
 	srv->done = done;
 	srv->done_arg = arg;
-	loop_fd_close(srv->loop, srv->lfd);
+	if (srv->lfd >= 0)
+		loop_fd_close(srv->loop, srv->lfd);
 	LOGI("shutting down: closing %zu connections", srv->conns.n);
 	LIST_FOREACH(&srv->conns, e) {
 		struct rtmp_conn *c = e->data;
+		xrpc_shutdown(c);
 		if (c->connected)
 			cmd_status(c, 0, "status", "NetConnection.Connect.Closed",
 				   "The gateway is shutting down.");

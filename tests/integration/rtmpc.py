@@ -53,6 +53,17 @@ def _amf0_dec(b, i):
             d[k], i = _amf0_dec(b, i + 2 + n)
     if m in (5, 6):
         return None, i
+    if m == 10:
+        n = struct.unpack(">I", b[i:i + 4])[0]
+        i += 4
+        out = []
+        for _ in range(n):
+            v, i = _amf0_dec(b, i)
+            out.append(v)
+        return out, i
+    if m == 12:
+        n = struct.unpack(">I", b[i:i + 4])[0]
+        return b[i + 4:i + 4 + n].decode(), i + 4 + n
     if m == 0x11:
         return _Amf3(b).value(i)
     raise ValueError("AMF0 marker %d" % m)

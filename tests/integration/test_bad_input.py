@@ -54,7 +54,7 @@ with Procs("badinput") as P:
     s.close()
 
     # 2. a chunk header announcing a huge message (the 24-bit length field
-    #    tops out at 16 MiB; the limit is 1 MiB)
+    #    tops out at 16 MiB; the limit is 2 MiB)
     c = connected_client(gw)
     c.send(bytes([3]) + b"\x00\x00\x00" + b"\xff\xff\xff" + bytes([20]) + b"\x00" * 4 + b"x" * 100)
     check(closed_by_server(c.sock), "16 MiB message header: connection closed")
