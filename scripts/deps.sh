@@ -8,7 +8,7 @@ pkgs=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # libraries
-  librtmp-dev libglib2.0-dev libssl-dev libstrophe-dev libsrtp2-dev libspeex-dev libspeexdsp-dev
+  librtmp-dev libglib2.0-dev libssl-dev libstrophe-dev libsrtp2-dev libspeex-dev libspeexdsp-dev libnice-dev
   # test peers and tools
   ffmpeg rtmpdump python3 python3-librtmp python3-numpy espeak-ng sox prosody python3-slixmpp openssl
 )

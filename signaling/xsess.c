@@ -10,6 +10,8 @@
 #include "xsess.h"
 
 #define PUMP_ROUNDS 5   /* run_once reads 4 KiB at most; a TLS record holds 16 */
+#define RESUME_TRIES 5  /* XEP-0198: reconnect attempts after 0.2, 1, 2, 4, 8 s */
+#define HELD_MAX 256    /* stanzas the client sends while we resume */
 
 struct xsess {
 	struct loop *loop;
@@ -29,6 +31,17 @@ struct xsess {
 	bool ping_pending;
 	xmpp_stanza_t *pong;     /* the answer to our ping, while it is handled */
 	bool up, tcp_up, secured, sasl_failed, auth_exhausted, cert_failed, ended, closing;
+	bool resuming, resumed;  /* XEP-0198: reconnecting after a drop; it worked */
+	bool sm_resumable;       /* the server enabled stream management with resume */
+	int tries;
+	struct tmr retry;
+	char ip[64];
+	uint16_t port;
+	struct held {              /* stanzas not yet given to libstrophe */
+		char *text;
+		size_t len;
+	} held[HELD_MAX];
+	int nheld;
 	const char *reason;      /* set when we decide why before libstrophe reports */
 	uint64_t next_id;
 	xsess_up_h *uph;
@@ -53,6 +66,9 @@ static void xsess_destructor(void *arg)
 	tmr_cancel(s->loop, &s->kick);
 	tmr_cancel(s->loop, &s->ping);
 	tmr_cancel(s->loop, &s->down);
+	tmr_cancel(s->loop, &s->retry);
+	for (int i = 0; i < s->nheld; i++)
+		xmpp_free(s->ctx, s->held[i].text);
 	if (s->watching >= 0)
 		loop_fd_close(s->loop, s->fd);
 	if (s->conn)
@@ -71,6 +87,10 @@ static void on_log(void *arg, xmpp_log_level_t level, const char *area, const ch
 
 	if (!strncmp(msg, "SASL ", 5) && strstr(msg, "auth failed"))
 		s->sasl_failed = true;
+	else if (!strcmp(msg, "Session resumed successfully."))
+		s->resumed = true;
+	else if (!strncmp(msg, "RECV: <enabled", 14) && strstr(msg, "resume="))
+		s->sm_resumable = true;   /* XEP-0198 on, with resumption */
 	else if (!strcmp(area, "auth") && strstr(msg, "Cannot authenticate"))
 		s->auth_exhausted = true;
 	if (level >= XMPP_LEVEL_WARN)
@@ -131,6 +151,20 @@ static void update_watch(struct xsess *s)
 		s->watching = want;
 }
 
+/* Give the client's stanzas to libstrophe only after a read pass: if the
+ * link died, libstrophe notices on reading and we keep them for the
+ * resumed stream, while a stanza it has already tried to write on a dead
+ * socket would be lost (it frees its send queue on reconnecting). */
+static void flush_held(struct xsess *s)
+{
+	for (int i = 0; i < s->nheld; i++) {
+		xmpp_send_raw(s->conn, s->held[i].text, s->held[i].len);
+		xmpp_free(s->ctx, s->held[i].text);
+	}
+	s->nheld = 0;
+	xmpp_run_once(s->ctx, 0);
+}
+
 static void pump(struct xsess *s)
 {
 	struct xsess *outer = inside;
@@ -150,6 +184,8 @@ static void pump(struct xsess *s)
 		if (xmpp_conn_is_secured(s->conn))
 			s->secured = true;
 	}
+	if (s->up && !s->ended && s->nheld)
+		flush_held(s);
 	inside = outer;
 	if (!s->ended)
 		update_watch(s);
@@ -184,6 +220,8 @@ static void end(struct xsess *s, const char *reason)
 	tmr_cancel(s->loop, &s->tick);
 	tmr_cancel(s->loop, &s->ping);
 	tmr_cancel(s->loop, &s->kick);
+	tmr_cancel(s->loop, &s->retry);
+	s->resuming = false;
 	if (s->watching >= 0)
 		loop_fd_close(s->loop, s->fd);
 	s->watching = -1;
@@ -298,11 +336,61 @@ static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	return 1;
 }
 
+static void connect_to(struct xsess *s);
+
+static void on_retry(void *arg)
+{
+	connect_to(arg);
+}
+
+/* The link dropped: try to resume the stream (XEP-0198) before telling
+ * anybody.  Only a server that offered resumption gets this chance. */
+static bool try_resume(struct xsess *s)
+{
+	static const unsigned delay_ms[RESUME_TRIES] = {200, 1000, 2000, 4000, 8000};
+
+	if (s->closing || s->tries >= RESUME_TRIES || (!s->up && !s->resuming))
+		return false;
+	if (!s->resuming) {
+		if (!s->sm_resumable)
+			return false;
+		LOGI("xmpp %s: link lost; resuming the stream", s->jid);
+		s->resuming = true;
+		s->up = false;
+		tmr_cancel(s->loop, &s->ping);
+	}
+	s->resumed = false;
+	s->tcp_up = false;
+	if (s->watching >= 0)
+		loop_fd_close(s->loop, s->fd);
+	s->watching = -1;
+	s->fd = -1;
+	tmr_start(s->loop, &s->retry, delay_ms[s->tries++], on_retry, s);
+	return true;
+}
+
+
 static void on_conn(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
 		    xmpp_stream_error_t *se, void *arg)
 {
 	struct xsess *s = arg;
 
+	if (ev == XMPP_CONN_CONNECT && s->resuming) {
+		s->resuming = false;
+		s->tries = 0;
+		if (!s->resumed) {
+			/* a new session: the server forgot our presence and queue */
+			s->reason = "connection-lost";
+			xmpp_disconnect(conn);
+			kick(s);
+			return;
+		}
+		LOGI("xmpp %s: stream resumed", s->jid);
+		s->up = true;
+		arm_ping(s);
+		kick(s);   /* pump() hands over what the client sent meanwhile */
+		return;
+	}
 	if (ev == XMPP_CONN_CONNECT) {
 		const char *jid = xmpp_conn_get_bound_jid(conn);
 		mem_deref(s->jid);
@@ -314,15 +402,36 @@ static void on_conn(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
 			s->uph(s, s->jid, s->arg);
 		return;
 	}
-	if (ev == XMPP_CONN_DISCONNECT || ev == XMPP_CONN_FAIL)
-		end(s, why_down(s, error, se));
+	if (ev != XMPP_CONN_DISCONNECT && ev != XMPP_CONN_FAIL)
+		return;
+	/* a refused reconnect means the server is gone, not the link */
+	if (!se && !s->reason && (!s->resuming || s->tcp_up) && try_resume(s))
+		return;
+	end(s, s->resuming ? "connection-lost" : why_down(s, error, se));
+}
+
+static void connect_to(struct xsess *s)
+{
+	struct xsess *outer = inside;
+	int ret;
+
+	LOGD("xmpp %s: connecting to %s port %u", s->domain, s->ip, s->port);
+	inside = s;
+	ret = xmpp_connect_client(s->conn, s->ip, s->port, on_conn, s);
+	inside = outer;
+	if (ret != XMPP_EOK) {
+		if (!try_resume(s))
+			end(s, "socket-not-connected");
+		return;
+	}
+	if (!tmr_isrunning(&s->tick))
+		tmr_start(s->loop, &s->tick, 1000, on_tick, s);
+	pump(s);
 }
 
 static void on_resolved(int err, const char *ip, uint16_t port, void *arg)
 {
 	struct xsess *s = arg;
-	struct xsess *outer = inside;
-	int ret;
 
 	s->res = mem_deref(s->res);
 	if (err) {
@@ -330,16 +439,9 @@ static void on_resolved(int err, const char *ip, uint16_t port, void *arg)
 		end(s, "socket-not-connected");
 		return;
 	}
-	LOGD("xmpp %s: connecting to %s port %u", s->domain, ip, port);
-	inside = s;
-	ret = xmpp_connect_client(s->conn, ip, port, on_conn, s);
-	inside = outer;
-	if (ret != XMPP_EOK) {
-		end(s, "socket-not-connected");
-		return;
-	}
-	tmr_start(s->loop, &s->tick, 1000, on_tick, s);
-	pump(s);
+	snprintf(s->ip, sizeof(s->ip), "%s", ip);
+	s->port = port;
+	connect_to(s);
 }
 
 int xsess_alloc(struct xsess **sp, struct loop *loop, const struct xsess_params *p,
@@ -398,9 +500,16 @@ int xsess_alloc(struct xsess **sp, struct loop *loop, const struct xsess_params 
 
 int xsess_send(struct xsess *s, xmpp_stanza_t *st)
 {
-	if (!s->up || s->ended)
+	struct held *h;
+
+	if (s->ended || (!s->up && !s->resuming))
 		return ENOTCONN;
-	xmpp_send(s->conn, st);
+	if (s->nheld == HELD_MAX)
+		return ENOBUFS;
+	h = &s->held[s->nheld];
+	if (xmpp_stanza_to_text(st, &h->text, &h->len) != XMPP_EOK)
+		return ENOMEM;
+	s->nheld++;
 	kick(s);
 	return 0;
 }
@@ -429,12 +538,12 @@ xmpp_ctx_t *xsess_ctx(struct xsess *s)
 
 const char *xsess_jid(const struct xsess *s)
 {
-	return s->up ? s->jid : NULL;
+	return s->up || s->resuming ? s->jid : NULL;
 }
 
 bool xsess_is_up(const struct xsess *s)
 {
-	return s->up && !s->ended;
+	return (s->up || s->resuming) && !s->ended;
 }
 
 const char *xsess_next_id(struct xsess *s, char *buf, size_t size)
