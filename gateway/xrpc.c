@@ -193,6 +193,15 @@ static void reply_num(struct rtmp_conn *c, double txid, double v)
 		cmd_invoke(c, 0, "_result", txid, vals, 2);
 }
 
+/* 1.0 as seed 000 says; the bound full JID (with the resource the server
+ * assigned) follows as a second value, which Responder-based clients ignore. */
+static void reply_login(struct rtmp_conn *c, double txid, const char *jid)
+{
+	AMFObjectProperty vals[3] = {amfv_null(), amfv_num(NULL, 1.0), amfv_str(NULL, jid)};
+	if (txid)
+		cmd_invoke(c, 0, "_result", txid, vals, 3);
+}
+
 static void invoke_disconnected(struct rtmp_conn *c, const char *reason)
 {
 	AMFObjectProperty vals[2] = {amfv_null(), amfv_str(NULL, reason)};
@@ -209,7 +218,7 @@ static void on_up(struct xsess *s, const char *jid, void *arg)
 	if (xl->at_connect)
 		cmd_connect_done(xl->c, xl->connect_txid, NULL);
 	else
-		reply_num(xl->c, xl->connect_txid, 1.0);
+		reply_login(xl->c, xl->connect_txid, jid);
 	xl->at_connect = false;
 	xl->connect_txid = 0;
 	xl->logging_in = false;

@@ -31,6 +31,8 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <stdlib.h> /* XXX */
+#include <stdio.h> /* XXX */
 #include <speex/speex_jitter.h>
 #include "flv.h"
 #include "mem.h"
@@ -94,6 +96,7 @@ static struct slot *slot_of(void *data)
 	return (struct slot *)(void *)((uint8_t *)data - offsetof(struct slot, data));
 }
 
+static uint32_t pointer(const struct rtp2rtmp *r);
 static void release(struct rtp2rtmp *r, struct slot *s)
 {
 	s->jb = s->busy = s->played = false;
@@ -114,11 +117,14 @@ static void on_destroy(void *data)
 	s->jb = false;
 	if (s->busy)
 		return;
-	if (!s->played)
+	if (!s->played) {
 		r->st.dropped++;
+		if (getenv("JB_DBG")) fprintf(stderr, "drop ts %u ptr %u slot %u\n", s->ts, pointer(r), r->slot_no); /* XXX */
+	}
 	release(r, s);
 }
 
+static uint32_t pointer(const struct rtp2rtmp *r);
 static void reset_jb(struct rtp2rtmp *r)
 {
 	jitter_buffer_reset(r->jb);
@@ -161,6 +167,8 @@ int repack_rx_alloc(struct rtp2rtmp **rp, uint8_t tag, unsigned fpp)
 	jitter_buffer_ctl(r->jb, JITTER_BUFFER_SET_DELAY_STEP, &v);
 	jitter_buffer_ctl(r->jb, JITTER_BUFFER_SET_CONCEALMENT_SIZE, &v);
 	jitter_buffer_ctl(r->jb, JITTER_BUFFER_SET_DESTROY_CALLBACK, (void *)on_destroy);
+	if (getenv("JB_LC") && *getenv("JB_LC")) { v = atoi(getenv("JB_LC")); jitter_buffer_ctl(r->jb, JITTER_BUFFER_SET_LATE_COST, &v); } /* XXX */
+	if (getenv("JB_MLR") && *getenv("JB_MLR")) { v = atoi(getenv("JB_MLR")); jitter_buffer_ctl(r->jb, JITTER_BUFFER_SET_MAX_LATE_RATE, &v); } /* XXX */
 	r->tag = tag;
 	r->fpp = fpp ? fpp : 1;
 	r->jb_reset = true;
@@ -276,6 +284,7 @@ static void put_frame(struct rtp2rtmp *r, const struct rtp_hdr *h, const struct 
 	p.timestamp = ts;
 	p.span = FRAME;
 	p.sequence = (uint16_t)ext;
+	if (getenv("JB_DBG")) fprintf(stderr, "put ts %u ptr %u\n", ts, ptr); /* XXX */
 	if (!r->jb_reset && (int32_t)(ts - ptr) < 0) {
 		r->st.late++;
 		if ((int32_t)(ts + 2 * FRAME - ptr) >= 0)
@@ -472,6 +481,7 @@ static bool run_slot(struct rtp2rtmp *r, uint32_t now, repack_msg_h *msgh, void 
 	}
 	memset(&p, 0, sizeof(p));
 	ret = jitter_buffer_get(r->jb, &p, FRAME, &off);
+	if (getenv("JB_DBG")) fprintf(stderr, "slot %u get %d ts %u span %u ptr %u\n", r->slot_no, ret, p.timestamp, p.span, pointer(r)); /* XXX */
 	if (ret == JITTER_BUFFER_OK) {
 		r->in_jb--;
 		r->jb_lost = 0;
@@ -495,6 +505,7 @@ static bool run_slot(struct rtp2rtmp *r, uint32_t now, repack_msg_h *msgh, void 
 		return false;
 	a = pointer(r);
 	jitter_buffer_tick(r->jb);
+	if (getenv("JB_DBG")) fprintf(stderr, "  tick ptr %u\n", pointer(r)); /* XXX */
 	if ((int32_t)(pointer(r) - a) > 0 && !catch_up(r, a, pointer(r), now, msgh, arg))
 		return false;
 	if (r->jb_lost >= IDLE_SLOTS && !r->jb_reset)

@@ -54,7 +54,11 @@ with Procs("xlogin") as P, Prosody() as p, Prosody() as untrusted, Bot("bob") as
 
     # Right password; the contact sees our bound full JID.
     rc = Rtmp(gw.port)
-    check(rc.login(p) == 1.0, "xmpp_connect with the right password: responder gets 1.0")
+    r = rc.rpc("xmpp_connect", login_fields(p), timeout=15)
+    check(r[0] == "_result" and r[3] == 1.0,
+          "xmpp_connect with the right password: responder gets 1.0")
+    check(len(r) > 4 and r[4] == ALICE_FULL,
+          "the _result also carries the bound full JID (%r)" % (r[4:],))
     # Checked last (see the end): what arrived unasked right after the login.
     unasked = rc.none_of(lambda m: m[0] in ("xmpp_iq", "xmpp_message", "xmpp_presence"), 0.5)
     rc.send("message", {"to": BOB_FULL, "type": "chat"}, "<body>hello from rtmp</body>")

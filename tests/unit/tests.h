@@ -124,6 +124,12 @@ X(test_dtls_fingerprint_mismatch)
 X(test_dtls_garbage)
 X(test_dtls_close)
 X(test_dtls_cert)
+/* media: ICE */
+X(test_ice_connect_1)
+X(test_ice_connect_2)
+X(test_ice_bogus)
+X(test_ice_fd_leak)
+X(test_ice_consent_lost)
 /* signaling: stanza */
 X(test_stanza_kinds)
 X(test_stanza_children)
