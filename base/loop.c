@@ -85,8 +85,13 @@ int loop_fd_listen(struct loop *l, int fd, int flags, loop_fd_h *h, void *arg)
 	f = &l->fds[fd];
 	ev.events = (flags & LOOP_READ ? EPOLLIN : 0) | (flags & LOOP_WRITE ? EPOLLOUT : 0);
 	ev.data.fd = fd;
-	if (epoll_ctl(l->epfd, f->active ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
-		return errno;
+	if (epoll_ctl(l->epfd, f->active ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
+		/* The number was closed without loop_fd_close (epoll forgot it)
+		 * and reused: watch the new descriptor. */
+		if (!(f->active && errno == ENOENT) ||
+		    epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return errno;
+	}
 	f->h = h;
 	f->arg = arg;
 	f->flags = flags;

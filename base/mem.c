@@ -117,7 +117,7 @@ char *mem_strndup(const char *s, size_t n)
 
 char *mem_strdup(const char *s)
 {
-	return mem_strndup(s, SIZE_MAX);
+	return s ? mem_strndup(s, strlen(s)) : NULL;
 }
 
 void mem_get_stat(struct mem_stat *st)

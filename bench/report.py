@@ -7,6 +7,13 @@ import subprocess
 LABEL = {"ours": "rtmp2xmpp", "nginx": "nginx-rtmp", "floor": "floor", "floor_tcp": "floor-tcp"}
 COLOR = {"ours": "#d62728", "nginx": "#1f77b4", "floor": "#7f7f7f", "floor_tcp": "#2ca02c"}
 VS = ("nginx", "floor", "floor_tcp")
+ORDER = ("ours",) + VS
+
+
+def ordered(d):
+    """(key, value) in the order ours, nginx, floor, floor-tcp (results.json
+    is written with sorted keys)."""
+    return [(k, d[k]) for k in ORDER if k in d]
 PCT_KEYS = ["p50", "p90", "p99", "p99_9", "max"]
 
 
@@ -38,8 +45,7 @@ def latency_table(a):
            "streams  server       frames  lost  dup  late     p50      p90      p99    p99.9"
            "      max   jitter  cpu ms/stream-s"]
     for lv in a["latency"]:
-        for key in lv["servers"]:
-            x = lv["servers"][key]
+        for key, x in ordered(lv["servers"]):
             out.append("%7d  %-10s %8d %5d %4d %5d %s %s %s %s %s %s %s" % (
                 lv["streams"], LABEL[key], x["frames"], x["lost"], x["duplicated"], x["late"],
                 fmt(x["p50"]), fmt(x["p90"]), fmt(x["p99"]), fmt(x["p99_9"]), fmt(x["max"]),
@@ -62,7 +68,7 @@ def capacity_table(a):
            % cap["p99_limit_ms"],
            "server      calls  ready   lost     p50      p99    p99.9  cpu ms/call-s  "
            "RSS KiB/call  gen util  clean"]
-    for key, c in cap["servers"].items():
+    for key, c in ordered(cap["servers"]):
         for st in c["steps"]:
             out.append("%-10s %6d %6d %6d %s %s %s %14s %13s %9s  %s" % (
                 LABEL[key], st["calls"], st["ready"], st["lost"], fmt(st["p50"]),
@@ -72,7 +78,7 @@ def capacity_table(a):
     out.append("highest clean count: " + ", ".join(
         "%s %s%s" % (LABEL[k], c["highest_clean"],
                      "" if c["stopped_by"] else " (every step clean; ramp ended)")
-        for k, c in cap["servers"].items()))
+        for k, c in ordered(cap["servers"])))
     return out
 
 
@@ -99,7 +105,7 @@ def extra_tables(a, r):
             out.append("  %-10s %-30s publish (FFmpeg plays): %s; play (FFmpeg publishes): %s"
                        % (LABEL[v["server"]], v["stream"], v["publish"]["verdict"],
                           v["play"]["verdict"]))
-    for key, s in r.get("servers", {}).items():
+    for key, s in ordered(r.get("servers", {})):
         for c in s.get("crashes", []):
             out.append("  !! %s exited during %s (rc %s)" % (LABEL[key], c["during"],
                                                             c["returncode"]))
@@ -139,7 +145,7 @@ def plot_cdf(r, outdir, tmp):
     for row in ("cdf", "ccdf"):
         for lv in levels:
             plots = []
-            for key, x in lv["servers"].items():
+            for key, x in ordered(lv["servers"]):
                 dat = os.path.join(tmp, "cdf-%s-%d.dat" % (key, lv["streams"]))
                 write_dat(dat, x["cdf"])
                 col = "2" if row == "cdf" else "(1-$2 > 0 ? 1-$2 : 1/0)"
@@ -150,7 +156,7 @@ def plot_cdf(r, outdir, tmp):
                          "set ylabel 'fraction of frames'"]
             else:
                 cmds += ["set logscale y", "set yrange [*:1]", "set key top right",
-                         "set ylabel '1 - CDF (tail)'"]
+                         "set format y '%g'", "set ylabel '1 - CDF (tail)'"]
             cmds += ["set xlabel 'added latency, ms'",
                      "set title '%d stream(s)'" % lv["streams"], "plot " + ", ".join(plots)]
     cmds.append("unset multiplot")
@@ -166,11 +172,11 @@ def plot_capacity(r, outdir, tmp):
             "set multiplot layout 1,2 title 'Echo capacity ramp (%s)'" % r["date"],
             "set grid", "set key top left", "set xlabel 'concurrent echo calls'",
             "set logscale x", "set format x '%g'",
-            "set logscale y", "set ylabel 'p99 added latency, ms'",
+            "set logscale y", "set format y '%g'", "set ylabel 'p99 added latency, ms'",
             "set title 'p99 latency (dashed: the %g ms limit; open points: not clean)'"
             % cap["p99_limit_ms"]]
     lat, cpu = [], []
-    for key, c in cap["servers"].items():
+    for key, c in ordered(cap["servers"]):
         ok = [[s["calls"], s["p99"] or 1e-3, s["cpu_ms_per_call_s"] or 0] for s in c["steps"]
               if s["clean"]]
         bad = [[s["calls"], s["p99"] or 1e-3, s["cpu_ms_per_call_s"] or 0] for s in c["steps"]
@@ -178,12 +184,12 @@ def plot_capacity(r, outdir, tmp):
         for tag, rows in (("ok", ok), ("bad", bad)):
             dat = os.path.join(tmp, "cap-%s-%s.dat" % (key, tag))
             write_dat(dat, rows or [["NaN", "NaN", "NaN"]])
-            pt = 7 if tag == "ok" else 6
+            style = "linespoints pt 7" if tag == "ok" else "points pt 6 ps 1.5"
             title = LABEL[key] if tag == "ok" else ""
-            lat.append("'%s' using 1:2 with linespoints pt %d lw 2 lc rgb '%s' title '%s'"
-                       % (dat, pt, COLOR[key], title))
-            cpu.append("'%s' using 1:3 with linespoints pt %d lw 2 lc rgb '%s' title '%s'"
-                       % (dat, pt, COLOR[key], title))
+            lat.append("'%s' using 1:2 with %s lw 2 lc rgb '%s' title '%s'"
+                       % (dat, style, COLOR[key], title))
+            cpu.append("'%s' using 1:3 with %s lw 2 lc rgb '%s' title '%s'"
+                       % (dat, style, COLOR[key], title))
     cmds.append("plot %s, %g with lines dt 2 lc rgb 'black' notitle"
                 % (", ".join(lat), cap["p99_limit_ms"]))
     cmds += ["unset logscale y", "set yrange [0:*]", "set ylabel 'server CPU ms per call-second'",

@@ -212,6 +212,7 @@ def summarize(runs, key, level):
     x["send_slip_p99_max_ms"] = max(r["send_slip_ms"]["p99"] for r, _ in runs)
     x["rounds"] = [{k: r["latency_ms"][k] for k in ("p50", "p99", "p99_9", "max")}
                    for r, _ in runs]
+    x["rtmpload_exit"] = sorted({r["rc"] for r, _ in runs})
     x["cdf"] = B.cdf_points(lat)
     return x
 
@@ -377,7 +378,7 @@ def run_all(ctx, m, a):
         res["cpu_note"] = ("CPU per stream-second at %d streams: %s" % (
             res["latency"][-1]["streams"], ", ".join(
                 "%s %.3f ms" % (report.LABEL[k], v["cpu_ms_per_stream_s"] or 0)
-                for k, v in lv.items())) +
+                for k, v in report.ordered(lv))) +
             " (ours/nginx %.2f)" % (ratio(lv["ours"]["cpu_ms_per_stream_s"],
                                          lv["nginx"]["cpu_ms_per_stream_s"]) or 0))
     if m["corpus"] and not a.no_corpus:
@@ -417,9 +418,10 @@ def smoke_check(r):
     bad = []
     for lv in r["paths"]["a"]["latency"]:
         for k, x in lv["servers"].items():
-            if x["lost"] or x["failed_pairs"] or x["duplicated"] or x["corrupt"] or not x["frames"]:
-                bad.append("%s: %d frames, %d lost, %d failed pairs" % (k, x["frames"], x["lost"],
-                                                                        x["failed_pairs"]))
+            if (x["lost"] or x["failed_pairs"] or x["duplicated"] or x["corrupt"] or
+                    not x["frames"] or x["rtmpload_exit"] != [0]):
+                bad.append("%s: %d frames, %d lost, %d failed pairs, rtmpload exit %s"
+                           % (k, x["frames"], x["lost"], x["failed_pairs"], x["rtmpload_exit"]))
     return bad
 
 
@@ -481,6 +483,8 @@ def main():
         "command": " ".join(argv), "machine": machine(), "source": source(),
         "versions": {"ffmpeg": B.tool_version(["ffmpeg", "-version"]),
                      "gnuplot": B.tool_version(["gnuplot", "--version"]),
+                     "libnginx-mod-rtmp": B.tool_version(
+                         ["dpkg-query", "-W", "-f", "${Version}", "libnginx-mod-rtmp"]),
                      "python": platform.python_version()},
         "stream": {"file": a.stream, "packet_ms": info["packet_ms"],
                    "duration_s": m["duration"], "rounds": m["rounds"]},

@@ -43,7 +43,7 @@ static void on_fd(int fd, int flags, void *arg)
 	comp = c->slot[fd].comp;
 	glib = c->slot[fd].gev != 0;
 	mem_ref(c);
-	if (comp)
+	if (comp && (flags & LOOP_READ))
 		ice_comp_readable(comp, flags);
 	if (glib && !c->cycling)
 		cycle(c);
@@ -248,12 +248,29 @@ static void on_closed(GObject *src, GAsyncResult *res, gpointer arg)
 	c->nclosing--;
 }
 
-void ice_ctx_close_nice(struct ice_ctx *c, NiceAgent *nice)
+static void on_closing_recv(NiceAgent *nice, guint sid, guint cid, guint len, gchar *buf,
+			    gpointer arg)
+{
+	/* TURN deallocation answers are consumed by libnice; data is dropped. */
+	(void)nice;
+	(void)sid;
+	(void)cid;
+	(void)len;
+	(void)buf;
+	(void)arg;
+}
+
+void ice_ctx_close_nice(struct ice_ctx *c, NiceAgent *nice, guint sid, unsigned ncomp)
 {
 	/* Without TURN there is nothing to deallocate: disposing closes the
-	 * sockets now.  With TURN, close_async sends the deallocations first;
-	 * its GTask completes on the thread-default context, so make it ours. */
+	 * sockets now.  With TURN, close_async sends the deallocations first
+	 * and waits for their answers (or STUN's retransmissions, 2 s): so
+	 * that they are read, the sockets go over to GLib's own receive path
+	 * on our context for that time (what arrives otherwise is dropped).
+	 * The GTask completes on the thread-default context: make it ours. */
 	if (c->cfg.turn_host) {
+		for (guint id = 1; sid && id <= ncomp; id++)
+			nice_agent_attach_recv(nice, sid, id, c->gctx, on_closing_recv, NULL);
 		c->nclosing++;
 		g_main_context_push_thread_default(c->gctx);
 		nice_agent_close_async(nice, on_closed, c);

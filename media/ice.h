@@ -31,16 +31,24 @@ struct ice_ctx;
 struct ice_agent;
 
 struct ice_config {
-	const char *stun_host;     /* IP or name; NULL: no server-reflexive */
+	/* IP or name; NULL: no server-reflexive candidates but TURN's.  With
+	 * TURN, leave it NULL: the allocation gives the server-reflexive
+	 * candidate too, and libnice 0.1.21 with both rejects the binding
+	 * answers ("incorrectly multiplexed"), so gathering waits 2 s. */
+	const char *stun_host;
 	uint16_t stun_port;        /* 0: 3478 */
 	const char *turn_host;     /* IP or name; NULL: no relay candidates */
 	uint16_t turn_port;        /* 0: 3478 */
 	const char *turn_user;
 	const char *turn_pass;
-	bool turn_tcp;             /* reach the TURN server over TCP */
+	bool turn_tcp;             /* reach the TURN server over TCP (see ice_tcp) */
 	const char *local_addrs;   /* "127.0.0.1,::1"; NULL: every interface */
 	uint16_t port_min, port_max;    /* host port range; 0, 0: any */
-	bool ice_tcp;              /* ICE-TCP candidates too (XEP-0176 is UDP only) */
+	/* ICE-TCP candidates too (XEP-0176 is UDP only).  libnice does not list
+	 * its TCP connections in nice_agent_get_sockets(), so with ice_tcp or
+	 * turn_tcp the ctx's agents use libnice's own receive path on the
+	 * context instead of ours (the cost of a packet grows with agents). */
+	bool ice_tcp;
 	unsigned stun_retrans;     /* STUN and check retransmissions; 0: libnice's 3 */
 	unsigned idle_timeout_ms;  /* grace before a component fails; 0: libnice's 5000 */
 	/* Comparison only (bench/ice): libnice's own receive path,

@@ -15,13 +15,12 @@ static void agent_destroy(void *arg)
 
 	if (a->nice) {
 		g_signal_handlers_disconnect_by_data(a->nice, a);
-		if (a->ctx->cfg.attach_recv)
+		if (ice_attached(a->ctx) && a->sid)
 			ice_agent_attach(a, false);
 		for (unsigned i = 0; i < a->ncomp; i++)
 			ice_comp_release_all(&a->comp[i]);
-		ice_ctx_close_nice(a->ctx, a->nice);
+		ice_ctx_close_nice(a->ctx, a->nice, a->sid, a->ncomp);
 	}
-	tmr_cancel(a->ctx->loop, &a->tcp_tmr);
 	for (unsigned i = 0; i < a->ncomp; i++)
 		if (a->comp[i].fds != a->comp[i].fd0)
 			mem_deref(a->comp[i].fds);
@@ -117,7 +116,6 @@ int ice_agent_alloc(struct ice_agent **ap, struct ice_ctx *ctx, bool controlling
 	a->evh = evh;
 	a->recvh = recvh;
 	a->arg = arg;
-	tmr_init(&a->tcp_tmr);
 	for (unsigned i = 0; i < ncomp; i++) {
 		a->comp[i].a = a;
 		a->comp[i].id = i + 1;
@@ -150,7 +148,7 @@ int ice_agent_alloc(struct ice_agent **ap, struct ice_ctx *ctx, bool controlling
 	if ((err = configure(a, &ctx->cfg)) || (err = copy_credentials(a)))
 		goto fail;
 	ice_agent_signals(a);
-	if (ctx->cfg.attach_recv)
+	if (ice_attached(ctx))
 		ice_agent_attach(a, true);
 	*ap = a;
 	return 0;
@@ -175,8 +173,6 @@ int ice_agent_gather(struct ice_agent *a)
 		err = -EADDRNOTAVAIL;
 	for (unsigned i = 0; !err && i < a->ncomp && ice_alive(a); i++)
 		ice_comp_sync(&a->comp[i]);
-	if (!err && ice_alive(a) && a->ctx->cfg.ice_tcp)
-		tmr_start(a->ctx->loop, &a->tcp_tmr, 0, ice_agent_tcp_tmr, a);
 	ice_release(a);
 	return err;
 }

@@ -14,8 +14,6 @@
 #include "log.h"
 #include "mem.h"
 
-#define TCP_RESYNC_MS 100
-#define MAX_ROUNDS 16
 
 static struct ice_comp *comp_of(struct ice_agent *a, guint sid, guint cid)
 {
@@ -58,6 +56,8 @@ static bool claimed(const struct ice_comp *comp, int fd)
 
 static int claim(struct ice_comp *comp, int fd)
 {
+	int err;
+
 	if (comp->nfds == comp->capfds) {
 		unsigned n = comp->capfds * 2;
 		int *p = comp->fds == comp->fd0 ? mem_alloc(n * sizeof(*p), NULL)
@@ -69,7 +69,7 @@ static int claim(struct ice_comp *comp, int fd)
 		comp->fds = p;
 		comp->capfds = n;
 	}
-	int err = ice_ctx_claim(comp->a->ctx, fd, comp);
+	err = ice_ctx_claim(comp->a->ctx, fd, comp);
 	if (!err)
 		comp->fds[comp->nfds++] = fd;
 	return err;
@@ -82,7 +82,7 @@ static int sync_comp(struct ice_comp *comp)
 	GPtrArray *socks;
 	int err = 0;
 
-	if (a->ctx->cfg.attach_recv)
+	if (ice_attached(a->ctx))
 		return 0;
 	if (comp->unused) {
 		ice_comp_release_all(comp);
@@ -160,8 +160,10 @@ static void on_candidate(NiceAgent *nice, NiceCandidate *nc, gpointer arg)
 	ice_cand_from_nice(&c, nc);
 	ev.comp = comp->id;
 	ice_hold(a);
-	ice_comp_sync(comp);    /* a relay over TCP brings its own socket */
-	report(a, &ev);
+	ice_comp_sync(comp);
+	/* Peer-reflexive ones (learnt during checks) are not signalled. */
+	if (!comp->final && c.type != ICE_CAND_PRFLX)
+		report(a, &ev);
 	ice_release(a);
 }
 
@@ -227,8 +229,6 @@ static void on_state(NiceAgent *nice, guint sid, guint cid, guint state, gpointe
 		comp->failed = false;
 		break;
 	}
-	if (ice_alive(a) && a->ctx->cfg.ice_tcp)
-		ice_comp_sync(comp);
 	ice_release(a);
 }
 
@@ -246,51 +246,28 @@ static void on_attach_recv(NiceAgent *nice, guint sid, guint cid, guint len, gch
 	ice_release(a);
 }
 
+/* One read per wakeup: the loop is level-triggered and calls again while
+ * the socket has more.  A second call just to see EAGAIN would cost an
+ * extra poll of the component and a GError inside libnice (measured in
+ * bench/ice).  Reads that only fed libnice STUN return -1. */
 void ice_comp_readable(struct ice_comp *comp, int flags)
 {
 	struct ice_agent *a = comp->a;
-	struct ice_stats *st = &a->ctx->stats;
-	int n = 0;
+	int n;
 
 	ice_hold(a);
-	for (int round = 0; round < MAX_ROUNDS && ice_alive(a) && !comp->unused; round++) {
-		n = nice_agent_recv_messages_nonblocking(a->nice, a->sid, comp->id, a->msg,
-							 ICE_RECV_BATCH, NULL, NULL);
-		st->recv_calls++;
-		if (n <= 0)
-			break;   /* would block, or only STUN that libnice kept */
-		for (int i = 0; i < n && ice_alive(a) && !comp->unused; i++) {
-			if (!a->msg[i].length || !a->recvh)
-				continue;
-			st->packets++;
-			a->recvh(a, comp->id, a->buf[i], a->msg[i].length, a->arg);
-		}
-		if (n < ICE_RECV_BATCH)
-			break;
+	n = nice_agent_recv_messages_nonblocking(a->nice, a->sid, comp->id, a->msg,
+						 ICE_RECV_BATCH, NULL, NULL);
+	a->ctx->stats.recv_calls++;
+	for (int i = 0; i < n && ice_alive(a) && !comp->unused; i++) {
+		if (!a->msg[i].length || !a->recvh)
+			continue;
+		a->ctx->stats.packets++;
+		a->recvh(a, comp->id, a->buf[i], a->msg[i].length, a->arg);
 	}
-	/* An error or hangup, or STUN on ICE-TCP (an accepted connection):
-	 * the socket list may have changed. */
-	if (ice_alive(a) && (flags == (LOOP_READ | LOOP_WRITE) || (n <= 0 && a->ctx->cfg.ice_tcp)))
+	/* An error or hangup: libnice may have dropped the socket. */
+	if (ice_alive(a) && flags == (LOOP_READ | LOOP_WRITE))
 		ice_comp_sync(comp);
-	ice_release(a);
-}
-
-/* ICE-TCP sockets also appear from check timers (active connections). */
-void ice_agent_tcp_tmr(void *arg)
-{
-	struct ice_agent *a = arg;
-	bool checking = false;
-
-	ice_hold(a);
-	for (unsigned i = 0; i < a->ncomp && ice_alive(a); i++) {
-		struct ice_comp *comp = &a->comp[i];
-		if (!comp->unused && !comp->final && comp->state != NICE_COMPONENT_STATE_READY) {
-			checking = true;
-			ice_comp_sync(comp);
-		}
-	}
-	if (ice_alive(a) && checking)
-		tmr_start(a->ctx->loop, &a->tcp_tmr, TCP_RESYNC_MS, ice_agent_tcp_tmr, a);
 	ice_release(a);
 }
 

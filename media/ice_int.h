@@ -9,7 +9,9 @@
 
 /* Datagrams read per nice_agent_recv_messages_nonblocking() call, and their
  * size.  libnice wants at least 1280 bytes per buffer, or it allocates a
- * bounce buffer for every call. */
+ * bounce buffer for every call.  One is cheapest (bench/ice/README.md):
+ * with more, or with a second call to see EAGAIN, libnice polls the
+ * component once more and allocates a GError for the would-block. */
 #define ICE_RECV_BATCH 1
 #define ICE_RECV_MTU 1500
 
@@ -81,7 +83,6 @@ struct ice_agent {
 	bool gathering;
 	struct ice_cand *pend;   /* remote candidates before the credentials */
 	unsigned npend, cappend;
-	struct tmr tcp_tmr;      /* ICE-TCP: re-list sockets while checking */
 	char ufrag[ICE_UFRAG_SIZE];
 	char pwd[ICE_PWD_SIZE];
 	GInputVector vec[ICE_RECV_BATCH];
@@ -93,7 +94,7 @@ struct ice_agent {
 int ice_ctx_claim(struct ice_ctx *c, int fd, struct ice_comp *comp);
 void ice_ctx_release(struct ice_ctx *c, int fd, const struct ice_comp *comp);
 /* ice.c: after a NiceAgent is given up (closes it asynchronously). */
-void ice_ctx_close_nice(struct ice_ctx *c, NiceAgent *nice);
+void ice_ctx_close_nice(struct ice_ctx *c, NiceAgent *nice, guint sid, unsigned ncomp);
 
 const struct ice_stats *ice_ctx_stats(const struct ice_ctx *c);
 
@@ -120,9 +121,18 @@ static inline bool ice_alive(const struct ice_agent *a)
 /* ice_event.c */
 void ice_agent_signals(struct ice_agent *a);
 void ice_agent_attach(struct ice_agent *a, bool on);   /* attach_recv mode */
-void ice_agent_tcp_tmr(void *arg);
 /* The loop found one of comp's sockets ready. */
 void ice_comp_readable(struct ice_comp *comp, int flags);
+/* Agents on libnice's own receive path (nice_agent_attach_recv() on our
+ * context): the bench's baseline, and TCP.  nice_agent_get_sockets() lists
+ * the sockets of local candidates only: never ICE-TCP's accepted or active
+ * connections, nor a TURN server connection (a relay candidate's socket
+ * has no fd of its own; over UDP it shares the host candidate's). */
+static inline bool ice_attached(const struct ice_ctx *c)
+{
+	return c->cfg.attach_recv || c->cfg.ice_tcp || c->cfg.turn_tcp;
+}
+
 /* Watch exactly the sockets libnice has for comp now (FAILED if we cannot). */
 void ice_comp_sync(struct ice_comp *comp);
 void ice_comp_release_all(struct ice_comp *comp);

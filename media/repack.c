@@ -79,9 +79,10 @@ static uint32_t place(struct rtmp2rtp *t, uint32_t ms)
 	return t->next;
 }
 
-/* Send frame i at media time ts; false if the object was freed. */
+/* Send frame i at media time ts, counting it in *sent; false if the
+ * object was freed. */
 static bool send_frame(struct rtmp2rtp *t, const uint8_t *p, size_t len, int i, uint32_t ts,
-		       repack_out_h *outh, void *arg)
+		       repack_out_h *outh, void *arg, int *sent)
 {
 	struct rtp_hdr h;
 	int m = speex_frame_copy(p, len, &t->f[i], t->pkt + RTP_HDR_LEN, REPACK_FRAME_MAX);
@@ -97,6 +98,7 @@ static bool send_frame(struct rtmp2rtp *t, const uint8_t *p, size_t len, int i, 
 	if (m < 0)
 		return true;   /* cannot happen: the buffer holds header and frame */
 	t->st.frames_out++;
+	(*sent)++;
 	if (!outh)
 		return true;
 	outh(&h, t->pkt, (size_t)m, arg);
@@ -108,7 +110,7 @@ int repack_tx_push(struct rtmp2rtp *t, uint32_t rtmp_ts, const uint8_t *body, si
 {
 	struct flv_audio a;
 	uint32_t ts;
-	int n, i;
+	int n, sent = 0;
 
 	if (!t || (!body && len))
 		return -EINVAL;
@@ -133,11 +135,11 @@ int repack_tx_push(struct rtmp2rtp *t, uint32_t rtmp_ts, const uint8_t *body, si
 	t->last_ms = rtmp_ts;
 	t->next = ts + (uint32_t)n * FRAME;
 	mem_ref(t);
-	for (i = 0; i < n; i++)
-		if (!send_frame(t, a.payload, a.len, i, ts + (uint32_t)i * FRAME, outh, arg))
+	for (int i = 0; i < n; i++)
+		if (!send_frame(t, a.payload, a.len, i, ts + (uint32_t)i * FRAME, outh, arg, &sent))
 			break;
 	mem_deref(t);
-	return i;
+	return sent;
 }
 
 const struct rtp_tx *repack_tx_rtp(const struct rtmp2rtp *t)

@@ -31,20 +31,27 @@
  *   goes backwards, and jitter in the RTMP clock of less than half a frame
  *   never makes a gap.
  *
- * RTP -> RTMP (repack_rx.c): repack_rx_put() splits each RTP payload into
- * frames and stores them in a speexdsp jitter buffer; repack_rx_tick(),
- * called every 20 ms, takes at most one frame per 20 ms slot and sends it
- * in an RTMP message (fpp frames joined with speex_pack() when fpp > 1).
- * Passthrough: no decoder, so no concealment; a lost frame is skipped.
- * RTMP timestamps start at 0 and follow the RTP timestamps (ms = RTP / 16)
- * within a stream, so lost frames and silence keep their length; after an
- * SSRC change or a timestamp jump they continue from the tick clock (20 ms
- * per slot since the last frame out).  They never go backwards.  The
- * settings and the delay they give are in repack_rx.c.
+ * RTP -> RTMP (repack_rx.c, repack_play.c): repack_rx_put() splits each
+ * RTP payload into frames and stores them in a speexdsp jitter buffer;
+ * repack_rx_tick(), called every 20 ms, takes the frame of each 20 ms slot
+ * and sends it in an RTMP message (fpp frames joined with speex_pack()
+ * when fpp > 1).  Passthrough: no decoder, so no concealment; a lost frame
+ * is skipped, and a frame that comes after its slot but before any later
+ * frame was sent still goes out.
+ * RTMP timestamps start at 0 for the first frame out.  Within a stream
+ * the next frame's is the last one's plus (its RTP timestamp - the last
+ * one's) / 16, so lost frames and silence keep their length.  After an
+ * SSRC change or a confirmed timestamp jump (more than 2 s from the
+ * playout point, twice in sequence), or when the RTP step is under a frame
+ * or further ahead than the ticks since the last frame out allow (1 s of
+ * slack), it is the last one's plus 20 ms per tick slot since then (at
+ * least 20).  So they only go forward, by 20 ms or more per frame.  The
+ * speexdsp settings and the delay they give are in repack_rx.c.
  *
  * Errors are negative errno values: -EBADMSG for a Speex payload that does
- * not walk, -EPROTONOSUPPORT for a message that is not Speex, -ENODATA for
- * an empty one, -EINVAL for bad arguments, -ENOMEM. */
+ * not walk, -E2BIG for more than SPEEX_MAX_FRAMES frames in one message,
+ * -EPROTONOSUPPORT for a message that is not Speex, -ENODATA for an empty
+ * one, -EINVAL for bad arguments, -ENOMEM. */
 #ifndef RX_REPACK_H
 #define RX_REPACK_H
 
@@ -67,14 +74,16 @@ struct repack_stats {
 	uint64_t gaps;        /* empty 20 ms slots between two frames out (silence or loss) */
 	uint64_t lost;        /* rx: sequence numbers never played (lost on the way, or
 	                       * late: "late" counts those that came after all) */
-	uint64_t late;        /* rx: frames that came after their slot, dropped */
+	uint64_t late;        /* rx: frames that came after a later frame was sent (or
+	                       * from the SSRC before the last change), dropped */
 	uint64_t dups;        /* rx: packets seen before, dropped */
 	uint64_t reordered;   /* rx: packets older than the newest one seen (in time or late) */
 	uint64_t dropped;     /* frames thrown away otherwise: over REPACK_FRAME_MAX, pool
 	                       * full, a timestamp jump not yet confirmed, buffer reset */
 	uint64_t bad;         /* messages or packets refused: not Speex, bits that do not walk */
 	uint64_t resyncs;     /* tx: RTMP clock jumps; rx: SSRC changes, timestamp jumps */
-	uint32_t delay_ms;    /* rx: time the last frame out spent here (tick - arrival) */
+	uint32_t delay_ms;    /* rx: time the last frame out spent in the buffer (tick -
+	                       * arrival; with fpp > 1 the message waits for its last frame) */
 	uint32_t delay_max_ms;
 	uint32_t held;        /* rx: frames in the buffer or waiting for fpp */
 };

@@ -11,6 +11,8 @@ pkgs=(
   librtmp-dev libglib2.0-dev libssl-dev libstrophe-dev libsrtp2-dev libspeex-dev libspeexdsp-dev libnice-dev
   # test peers and tools
   ffmpeg rtmpdump python3 python3-librtmp python3-numpy espeak-ng sox prosody python3-slixmpp openssl
+  # the benchmark's baseline and plots
+  nginx libnginx-mod-rtmp gnuplot-nox
 )
 missing=()
 for p in "${pkgs[@]}"; do
