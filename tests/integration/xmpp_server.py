@@ -56,6 +56,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from harness import free_port
 
 PROSODY = "/usr/bin/prosody"
 PROSODYCTL = "/usr/bin/prosodyctl"
@@ -65,14 +66,6 @@ DEFAULT_ITERATIONS = 10000      # prosody's default_iteration_count
 
 class ProsodyError(Exception):
     pass
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _lua_str(s):
@@ -220,9 +213,9 @@ class Prosody:
         self.config_file = os.path.join(self.dir, "prosody.cfg.lua")
         self.log_file = os.path.join(self.dir, "prosody.log")
         self.pid_file = os.path.join(self.dir, "prosody.pid")
-        self.port = port or _free_port()
-        self.http_port = _free_port() if websocket else None
-        self.direct_tls_port = _free_port() if direct_tls else None
+        self.port = port or free_port()
+        self.http_port = free_port() if websocket else None
+        self.direct_tls_port = free_port() if direct_tls else None
         self.proc = None
         self.pid = None
         self._modules = available_modules()
