@@ -59,8 +59,8 @@ int cmd_data(struct rtmp_conn *c, uint32_t stream_id, const AMFObjectProperty *v
 	return conn_send(c, CSID_STREAM_CMD, RTMP_DATA_AMF0, stream_id, 0, b, (uint32_t)len);
 }
 
-int cmd_status(struct rtmp_conn *c, uint32_t stream_id, const char *level, const char *code,
-	       const char *desc)
+int cmd_info(struct rtmp_conn *c, uint32_t stream_id, const char *name, double txid,
+	     const char *level, const char *code, const char *desc)
 {
 	AMFObjectProperty info[] = {
 		amfv_str("level", level),
@@ -69,14 +69,19 @@ int cmd_status(struct rtmp_conn *c, uint32_t stream_id, const char *level, const
 	};
 	AMFObjectProperty vals[] = {amfv_null(), amfv_obj(NULL, info, 3)};
 
-	return cmd_invoke(c, stream_id, "onStatus", 0, vals, 2);
+	return cmd_invoke(c, stream_id, name, txid, vals, 2);
+}
+
+int cmd_status(struct rtmp_conn *c, uint32_t stream_id, const char *level, const char *code,
+	       const char *desc)
+{
+	return cmd_info(c, stream_id, "onStatus", 0, level, code, desc);
 }
 
 static int reply(struct rtmp_conn *c, const struct rtmp_msg *m, const char *name, double txid,
 		 const AMFObjectProperty *vals, int nvals)
 {
-	return send_cmd(c, m->stream_id ? CSID_STREAM_CMD : CSID_CMD, m->stream_id, name, txid,
-			vals, nvals);
+	return cmd_invoke(c, m->stream_id, name, txid, vals, nvals);
 }
 
 static int reply_result(struct rtmp_conn *c, const struct rtmp_msg *m, double txid,
@@ -91,13 +96,7 @@ static int reply_result(struct rtmp_conn *c, const struct rtmp_msg *m, double tx
 static int reply_error(struct rtmp_conn *c, const struct rtmp_msg *m, double txid,
 		       const char *code, const char *desc)
 {
-	AMFObjectProperty info[] = {
-		amfv_str("level", "error"),
-		amfv_str("code", code),
-		amfv_str("description", desc),
-	};
-	AMFObjectProperty vals[] = {amfv_null(), amfv_obj(NULL, info, 3)};
-	return reply(c, m, "_error", txid, vals, 2);
+	return cmd_info(c, m->stream_id, "_error", txid, "error", code, desc);
 }
 
 /* "xmpp?x=1/" -> "xmpp" */
@@ -134,14 +133,7 @@ static void accept_connect(struct rtmp_conn *c, double txid)
 
 static void reject_connect(struct rtmp_conn *c, double txid, const char *why)
 {
-	AMFObjectProperty info[] = {
-		amfv_str("level", "error"),
-		amfv_str("code", "NetConnection.Connect.Rejected"),
-		amfv_str("description", why),
-	};
-	AMFObjectProperty vals[] = {amfv_null(), amfv_obj(NULL, info, 3)};
-
-	cmd_invoke(c, 0, "_error", txid, vals, 2);
+	cmd_info(c, 0, "_error", txid, "error", "NetConnection.Connect.Rejected", why);
 	conn_flush(c);
 	conn_fail(c, "connect rejected");
 }

@@ -136,6 +136,9 @@ void control_ack_check(struct rtmp_conn *c);
 int cmd_handle(struct rtmp_conn *c, const struct rtmp_msg *m);
 int cmd_invoke(struct rtmp_conn *c, uint32_t stream_id, const char *name, double txid,
 	       const AMFObjectProperty *vals, int nvals);
+/* name(txid, null, {level, code, description}): onStatus, _error, ... */
+int cmd_info(struct rtmp_conn *c, uint32_t stream_id, const char *name, double txid,
+	     const char *level, const char *code, const char *desc);
 int cmd_status(struct rtmp_conn *c, uint32_t stream_id, const char *level, const char *code,
 	       const char *desc);
 int cmd_data(struct rtmp_conn *c, uint32_t stream_id, const AMFObjectProperty *vals, int n);

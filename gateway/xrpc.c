@@ -391,12 +391,7 @@ static void refuse(struct rtmp_conn *c, double txid, const char *code, const cha
 	LOGI("conn %llu %s: stanza refused: %s (%s)", (unsigned long long)c->id, c->peer, code,
 	     desc);
 	if (txid) {
-		AMFObjectProperty info[] = {
-			amfv_str("level", "error"), amfv_str("code", code),
-			amfv_str("description", desc),
-		};
-		AMFObjectProperty vals[] = {amfv_null(), amfv_obj(NULL, info, 3)};
-		cmd_invoke(c, 0, "_error", txid, vals, 2);
+		cmd_info(c, 0, "_error", txid, "error", code, desc);
 	} else {
 		AMFObjectProperty vals[] = {amfv_null(), amfv_str(NULL, code), amfv_str(NULL, desc)};
 		cmd_invoke(c, 0, "xmpp_error", 0, vals, 3);
