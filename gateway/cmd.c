@@ -323,6 +323,8 @@ static const struct {
 	{"xmpp_connect", xrpc_connect, false},
 	{"xmpp_disconnect", xrpc_disconnect, false},
 	{"xmpp", xrpc_send, false},
+	{"jingle_reject", call_rpc_reject, false},
+	{"jingle_hangup", call_rpc_hangup, false},
 };
 
 int cmd_handle(struct rtmp_conn *c, const struct rtmp_msg *m)

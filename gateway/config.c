@@ -30,6 +30,10 @@ void config_defaults(struct rx_config *cfg)
 	cfg->max_stanza = 64 << 10;
 	cfg->workers = (uint32_t)g_get_num_processors();
 	cfg->users_per_worker = 200;
+	cfg->answer_timeout = 60;
+	cfg->max_calls = 8;
+	cfg->max_media_calls = 1024;
+	cfg->voice = true;
 	cfg->worker_channel = -1;
 }
 
@@ -105,6 +109,24 @@ static int copy_str(char *dst, size_t size, const char *s, const char *what)
 	return 0;
 }
 
+static int load_bool(GKeyFile *kf, const char *group, const char *key, bool *out,
+		     const char *path)
+{
+	GError *ge = NULL;
+	gboolean v;
+
+	if (!g_key_file_has_key(kf, group, key, NULL))
+		return 0;
+	v = g_key_file_get_boolean(kf, group, key, &ge);
+	if (ge) {
+		fprintf(stderr, "rtmp2xmpp: %s: [%s] %s: %s\n", path, group, key, ge->message);
+		g_error_free(ge);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 static int load_file(struct rx_config *cfg, const char *path, const struct uint_opt *opts,
 		     size_t nopts)
 {
@@ -150,6 +172,21 @@ static int load_file(struct rx_config *cfg, const char *path, const struct uint_
 			goto out;
 		}
 	}
+	if (load_bool(kf, "calls", "voice", &cfg->voice, path) ||
+	    load_bool(kf, "media", "allow_plain_rtp", &cfg->allow_plain_rtp, path))
+		goto out;
+	if ((s = g_key_file_get_string(kf, "media", "stun_server", NULL))) {
+		int e = copy_str(cfg->stun_server, sizeof(cfg->stun_server), s, "[media] stun_server");
+		g_free(s);
+		if (e)
+			goto out;
+	}
+	if ((s = g_key_file_get_string(kf, "media", "addresses", NULL))) {
+		int e = copy_str(cfg->media_addrs, sizeof(cfg->media_addrs), s, "[media] addresses");
+		g_free(s);
+		if (e)
+			goto out;
+	}
 	for (size_t i = 0; i < nopts; i++) {
 		gint64 v;
 		if (!g_key_file_has_key(kf, opts[i].group, opts[i].key, NULL))
@@ -174,9 +211,10 @@ out:
 int config_load(struct rx_config *cfg, int *argc, char ***argv)
 {
 	gchar *listen = NULL, *file = NULL, *app = NULL, *level = NULL, *cafile = NULL;
-	gint64 cli[16];
+	gint64 cli[21];
 	gint worker_channel = -1, worker_index = 0;
-	gboolean version = FALSE, insecure = FALSE;
+	gboolean version = FALSE, insecure = FALSE, no_voice = FALSE, plain = FALSE;
+	gchar *stun = NULL, *maddrs = NULL;
 	const struct uint_opt opts[] = {
 		{"limits", "max_connections", &cfg->max_connections, 1, 1000000},
 		{"limits", "max_message_size", &cfg->max_message_size, 1024, 64 << 20},
@@ -194,6 +232,11 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 		{"xmpp", "max_stanza", &cfg->max_stanza, 1024, 16 << 20},
 		{"server", "workers", &cfg->workers, 0, 256},
 		{"server", "users_per_worker", &cfg->users_per_worker, 1, 900},
+		{"calls", "answer_timeout", &cfg->answer_timeout, 1, 3600},
+		{"calls", "max_calls", &cfg->max_calls, 1, 64},
+		{"media", "port_min", &cfg->rtp_port_min, 0, 65535},
+		{"media", "port_max", &cfg->rtp_port_max, 0, 65535},
+		{"media", "max_calls", &cfg->max_media_calls, 1, 65536},
 	};
 	GOptionEntry entries[] = {
 		{"listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
@@ -241,6 +284,24 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 		 "0: run everything in one process)", "N"},
 		{"users-per-worker", 0, 0, G_OPTION_ARG_INT64, &cli[15],
 		 "Connections one worker serves (default 200, so its descriptors stay below 1024)", "N"},
+		{"answer-timeout", 0, 0, G_OPTION_ARG_INT64, &cli[16],
+		 "Seconds a call may ring unanswered (default 60)", "S"},
+		{"max-calls", 0, 0, G_OPTION_ARG_INT64, &cli[17],
+		 "Voice calls per RTMP connection (default 8)", "N"},
+		{"rtp-port-min", 0, 0, G_OPTION_ARG_INT64, &cli[18],
+		 "Lowest UDP port for ICE host candidates (default: any)", "PORT"},
+		{"rtp-port-max", 0, 0, G_OPTION_ARG_INT64, &cli[19],
+		 "Highest UDP port for ICE host candidates (default: any)", "PORT"},
+		{"max-media-calls", 0, 0, G_OPTION_ARG_INT64, &cli[20],
+		 "Calls one worker's media engine carries (default 1024)", "N"},
+		{"no-voice", 0, 0, G_OPTION_ARG_NONE, &no_voice,
+		 "Turn voice calls off (Jingle requests are refused)", NULL},
+		{"allow-plain-rtp", 0, 0, G_OPTION_ARG_NONE, &plain,
+		 "Offer and accept unencrypted RTP (Gajim 1.x needs it; off by default)", NULL},
+		{"stun-server", 0, 0, G_OPTION_ARG_STRING, &stun,
+		 "STUN server for server-reflexive ICE candidates (default: none)", "HOST[:PORT]"},
+		{"media-addresses", 0, 0, G_OPTION_ARG_STRING, &maddrs,
+		 "Local addresses ICE may use, comma-separated (default: every interface)", "IPS"},
 		{"worker-channel", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &worker_channel,
 		 "internal", "FD"},
 		{"worker-index", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &worker_index,
@@ -283,6 +344,15 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 		goto out;
 	if (insecure)
 		cfg->xmpp_insecure = true;
+	if (no_voice)
+		cfg->voice = false;
+	if (plain)
+		cfg->allow_plain_rtp = true;
+	if (stun && copy_str(cfg->stun_server, sizeof(cfg->stun_server), stun, "--stun-server"))
+		goto out;
+	if (maddrs && copy_str(cfg->media_addrs, sizeof(cfg->media_addrs), maddrs,
+			       "--media-addresses"))
+		goto out;
 	cfg->worker_channel = worker_channel;
 	cfg->worker_index = worker_index;
 	for (size_t i = 0; i < G_N_ELEMENTS(cli); i++)
@@ -297,6 +367,8 @@ out:
 	g_free(app);
 	g_free(level);
 	g_free(cafile);
+	g_free(stun);
+	g_free(maddrs);
 	g_option_context_free(ctx);
 	return err;
 }

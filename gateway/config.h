@@ -29,6 +29,15 @@ struct rx_config {
 	uint32_t max_stanza;          /* bytes of innerxml accepted from a client */
 	uint32_t workers;             /* worker processes to start with; 0: one process */
 	uint32_t users_per_worker;    /* connections per worker (keeps descriptors < 1024) */
+	uint32_t answer_timeout;      /* seconds a call may ring before it ends (timeout) */
+	uint32_t max_calls;           /* voice calls per connection, all directions */
+	uint32_t rtp_port_min;        /* ICE host ports; 0, 0: any */
+	uint32_t rtp_port_max;
+	uint32_t max_media_calls;     /* calls per worker's media engine */
+	bool voice;                   /* voice calls on (a media engine per worker) */
+	bool allow_plain_rtp;         /* offer and accept unencrypted RTP */
+	char stun_server[256];        /* "host[:port]" for server-reflexive candidates; "" none */
+	char media_addrs[256];        /* local addresses for ICE, comma-separated; "" every one */
 	int worker_channel;           /* internal: this process is a worker; its master socket */
 	int worker_index;             /* internal: for log lines */
 };

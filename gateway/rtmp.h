@@ -16,7 +16,7 @@
 #include "list.h"
 #include "loop.h"
 
-#define RTMP_MAX_STREAMS 8
+#define RTMP_MAX_STREAMS 32   /* 2 per call, max_calls calls, and spares */
 #define RTMP_NAME_MAX 256
 #define AUDIO_SLOT 1024   /* largest audio message we queue for a player */
 
@@ -26,6 +26,8 @@ enum { CSID_CONTROL = 2, CSID_CMD = 3, CSID_STREAM_CMD = 5, CSID_AUDIO = 6 };
 struct server;
 struct rtmp_conn;
 struct xlink;
+struct gcall;
+struct mengine;
 
 enum stream_role { ROLE_NONE = 0, ROLE_PUBLISH, ROLE_PLAY };
 
@@ -41,6 +43,7 @@ struct rtmp_stream {
 	struct list subs;         /* publisher: its players */
 	struct le sub_le;         /* player: in a publisher's subs or the waiting list */
 	struct rtmp_stream *src;  /* player: the publisher it plays, if any */
+	struct gcall *call;       /* the voice call this stream carries (call.c) */
 };
 
 struct audio_slot {
@@ -97,6 +100,7 @@ struct server {
 	struct list conns;
 	struct list echo_pubs;
 	struct list echo_waiting;
+	struct mengine *eng;      /* the media engine (voice calls); NULL: voice off */
 	bool stopping;
 	struct tmr shutdown_tmr;
 	uint64_t shutdown_deadline;
@@ -167,6 +171,16 @@ int stream_publish(struct rtmp_stream *s, const char *name);
 int stream_play(struct rtmp_stream *s, const char *name);
 void stream_audio(struct rtmp_stream *s, const struct rtmp_msg *m);
 void stream_video(struct rtmp_stream *s, const struct rtmp_msg *m);
+/* UC StreamBegin, Play.Reset/Start, |RtmpSampleAccess and onMetaData. */
+void stream_send_play_start(struct rtmp_stream *s);
+
+/* call.c: voice calls on NetStreams */
+/* publish (or play) of a name that is not an echo stream */
+int call_stream(struct rtmp_stream *s, const char *name, bool publish);
+void call_stream_closed(struct rtmp_stream *s);
+void call_audio(struct rtmp_stream *s, const struct rtmp_msg *m);
+int call_rpc_reject(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_cmd *cmd);
+int call_rpc_hangup(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_cmd *cmd);
 
 /* server.c */
 /* Listens itself, or as a worker (cfg->worker_channel) takes the sockets

@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "engine.h"
 #include "log.h"
 #include "mem.h"
 #include "rtmp.h"
@@ -21,6 +23,7 @@ static void server_destructor(void *arg)
 
 	while (srv->conns.head)
 		conn_destroy_now(srv->conns.head->data);
+	srv->eng = mem_deref(srv->eng);   /* after the calls: stops the media thread */
 	if (srv->lfd >= 0) {
 		loop_fd_close(srv->loop, srv->lfd);
 		close(srv->lfd);
@@ -163,6 +166,35 @@ void server_load_changed(struct server *srv)
 		worker_report(srv->cfg->worker_channel, srv->received, (uint32_t)srv->conns.n);
 }
 
+/* The media engine of this process: its own thread, for every call here. */
+static int start_engine(struct server *srv)
+{
+	const struct rx_config *cfg = srv->cfg;
+	struct mengine_config mc;
+	char host[256];
+	int err;
+
+	memset(&mc, 0, sizeof(mc));
+	if (cfg->stun_server[0]) {
+		const char *colon = strrchr(cfg->stun_server, ':');
+		size_t n = colon && !strchr(colon, ']') ? (size_t)(colon - cfg->stun_server) :
+			   strlen(cfg->stun_server);
+		snprintf(host, sizeof(host), "%.*s", (int)n, cfg->stun_server);
+		mc.ice.stun_host = host;
+		mc.ice.stun_port = colon && n < strlen(cfg->stun_server) ?
+				   (uint16_t)atoi(colon + 1) : 0;
+	}
+	mc.ice.local_addrs = cfg->media_addrs[0] ? cfg->media_addrs : NULL;
+	mc.ice.port_min = (uint16_t)cfg->rtp_port_min;
+	mc.ice.port_max = (uint16_t)cfg->rtp_port_max;
+	mc.max_calls = cfg->max_media_calls;
+	mc.allow_plain = cfg->allow_plain_rtp;
+	err = mengine_alloc(&srv->eng, srv->loop, &mc);
+	if (err)
+		LOGE("media engine: %s", strerror(-err));
+	return err;
+}
+
 int server_alloc(struct server **srvp, struct loop *loop, const struct rx_config *cfg,
 		 void (*orphan_h)(void *arg), void *orphan_arg)
 {
@@ -177,6 +209,8 @@ int server_alloc(struct server **srvp, struct loop *loop, const struct rx_config
 	srv->orphan_h = orphan_h;
 	srv->orphan_arg = orphan_arg;
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (cfg->voice && start_engine(srv))
+		LOGE("voice calls are off: the media engine did not start");
 	if (cfg->worker_channel >= 0) {
 		err = loop_fd_listen(loop, cfg->worker_channel, LOOP_READ, on_channel, srv);
 	} else {

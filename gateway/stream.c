@@ -47,7 +47,7 @@ static bool echo_match(const struct rtmp_stream *pub, const struct rtmp_stream *
 	       (pub->conn == player->conn || !strcmp(pub->conn->ip, player->conn->ip));
 }
 
-static void send_play_start(struct rtmp_stream *s)
+void stream_send_play_start(struct rtmp_stream *s)
 {
 	struct rtmp_conn *c = s->conn;
 	char desc[RTMP_NAME_MAX + 32];
@@ -88,12 +88,8 @@ int stream_publish(struct rtmp_stream *s, const char *name)
 	if (s->role != ROLE_NONE)
 		return cmd_status(c, s->id, "error", "NetStream.Publish.BadName",
 				  "This stream is already publishing or playing.");
-	if (!is_echo(name)) {
-		LOGI("conn %llu %s: publish '%s' refused: only echo streams exist",
-		     (unsigned long long)c->id, c->peer, name);
-		return cmd_status(c, s->id, "error", "NetStream.Publish.BadName",
-				  "Unknown stream name; publish to \"echo\".");
-	}
+	if (!is_echo(name))
+		return call_stream(s, name, true);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->role = ROLE_PUBLISH;
 	list_init(&s->subs);
@@ -120,12 +116,8 @@ int stream_play(struct rtmp_stream *s, const char *name)
 	if (s->role != ROLE_NONE)
 		return cmd_status(c, s->id, "error", "NetStream.Play.Failed",
 				  "This stream is already publishing or playing.");
-	if (!is_echo(name)) {
-		LOGI("conn %llu %s: play '%s' refused: only echo streams exist",
-		     (unsigned long long)c->id, c->peer, name);
-		return cmd_status(c, s->id, "error", "NetStream.Play.StreamNotFound",
-				  "Unknown stream name; play \"echo\".");
-	}
+	if (!is_echo(name))
+		return call_stream(s, name, false);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->role = ROLE_PLAY;
 	LIST_FOREACH(&srv->echo_pubs, e) {
@@ -141,7 +133,7 @@ int stream_play(struct rtmp_stream *s, const char *name)
 		list_append(&srv->echo_waiting, &s->sub_le, s);
 	LOGI("conn %llu %s: playing '%s'%s", (unsigned long long)c->id, c->peer, name,
 	     best ? "" : " (waiting for its publisher)");
-	send_play_start(s);
+	stream_send_play_start(s);
 	return 0;
 }
 
@@ -151,7 +143,15 @@ void stream_close(struct rtmp_stream *s, bool notify)
 	struct rtmp_conn *c = s->conn;
 	char desc[RTMP_NAME_MAX + 32];
 
-	if (s->role == ROLE_PUBLISH) {
+	if (s->call) {
+		call_stream_closed(s);
+		if (notify) {
+			snprintf(desc, sizeof(desc), "%s is now %s.", s->name,
+				 s->role == ROLE_PUBLISH ? "unpublished" : "stopped");
+			cmd_status(c, s->id, "status", s->role == ROLE_PUBLISH ?
+				   "NetStream.Unpublish.Success" : "NetStream.Play.Stop", desc);
+		}
+	} else if (s->role == ROLE_PUBLISH && is_echo(s->name)) {
 		/* Players of this publisher hear the end and go back to waiting. */
 		for (struct le *e = s->subs.head, *next; e; e = next) {
 			struct rtmp_stream *p = e->data;
@@ -170,7 +170,7 @@ void stream_close(struct rtmp_stream *s, bool notify)
 			snprintf(desc, sizeof(desc), "%s is now unpublished.", s->name);
 			cmd_status(c, s->id, "status", "NetStream.Unpublish.Success", desc);
 		}
-	} else if (s->role == ROLE_PLAY) {
+	} else if (s->role == ROLE_PLAY && is_echo(s->name)) {
 		list_unlink(&s->sub_le);
 		s->src = NULL;
 		if (notify) {
@@ -205,6 +205,10 @@ void stream_audio(struct rtmp_stream *s, const struct rtmp_msg *m)
 			     s->conn->peer, flv_codec_name(a.codec));
 			cmd_status(s->conn, s->id, "error", "NetStream.Publish.BadCodec", desc);
 		}
+		return;
+	}
+	if (s->call) {
+		call_audio(s, m);
 		return;
 	}
 	LIST_FOREACH(&s->subs, e) {

@@ -18,8 +18,19 @@
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define CAPS_NODE "https://rtmp2xmpp.invalid/caps"
 
-/* Sorted, as XEP-0115 hashes them.  Only what works today. */
-static const char *const features[] = {NS_CAPS, NS_DISCO_INFO, NS_PING};
+/* Sorted, as XEP-0115 hashes them.  Only what works today: the Jingle ones
+ * are what gateway/call.c and signaling/jcall.c serve (RTP audio over
+ * ICE-UDP, DTLS-SRTP, XEP-0353 ringing). */
+static const char *const features[] = {
+	NS_CAPS, NS_DISCO_INFO,
+	"urn:xmpp:jingle-message:0",
+	"urn:xmpp:jingle:1",
+	"urn:xmpp:jingle:apps:dtls:0",
+	"urn:xmpp:jingle:apps:rtp:1",
+	"urn:xmpp:jingle:apps:rtp:audio",
+	"urn:xmpp:jingle:transports:ice-udp:1",
+	NS_PING,
+};
 static char caps_ver[64];
 
 struct iq_pending {

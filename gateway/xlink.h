@@ -7,9 +7,11 @@
 #include <stdbool.h>
 #include <strophe.h>
 #include "list.h"
+#include "jingle.h"
 #include "rtmp.h"
 
 struct xsess;
+struct jcall_mgr;
 
 struct xlink {
 	struct rtmp_conn *c;      /* invalid once detached */
@@ -24,10 +26,17 @@ struct xlink {
 	double connect_txid;
 	struct list iq_out;       /* client iqs waiting for an answer (struct iq_wait) */
 	struct list iq_in;        /* server iqs waiting for the client's answer */
+	struct jcall_mgr *calls;  /* voice calls (call.c), once logged in */
 };
 
 /* xrpc.c */
 int xlink_deliver(struct xlink *xl, xmpp_stanza_t *st, const char *callback, double txid);
+
+/* call.c */
+void call_session_up(struct xlink *xl);
+/* A stanza for the call layer (Jingle, JMI): true when it took it. */
+bool call_handle_stanza(struct xlink *xl, xmpp_stanza_t *st);
+void call_session_down(struct xlink *xl, enum jingle_reason reason);
 
 /* xauto.c */
 void xauto_global_init(void);

@@ -172,6 +172,8 @@ static void on_stanza(struct xsess *s, xmpp_stanza_t *st, void *arg)
 	(void)s;
 	if (xl->client_left)
 		return;
+	if (call_handle_stanza(xl, st))
+		return;
 	if (!strcmp(name, "iq")) {
 		bool request = type && (!strcmp(type, "get") || !strcmp(type, "set"));
 		if (!request && answer_iq(xl, st))
@@ -209,15 +211,30 @@ static void invoke_disconnected(struct rtmp_conn *c, const char *reason)
 	conn_flush(c);
 }
 
+/* A client logged in at connect (FFmpeg, rtmpdump) cannot send presence:
+ * we do, so that it can be called. */
+static void send_available(struct xlink *xl)
+{
+	xmpp_stanza_t *p = xmpp_presence_new(xsess_ctx(xl->s));
+
+	if (!p)
+		return;
+	xauto_add_caps(xl, p);
+	xsess_send(xl->s, p);
+	xmpp_stanza_release(p);
+}
+
 static void on_up(struct xsess *s, const char *jid, void *arg)
 {
 	struct xlink *xl = arg;
 
 	(void)s;
 	LOGI("conn %llu %s: logged in as %s", (unsigned long long)xl->c->id, xl->c->peer, jid);
-	if (xl->at_connect)
+	call_session_up(xl);
+	if (xl->at_connect) {
 		cmd_connect_done(xl->c, xl->connect_txid, NULL);
-	else
+		send_available(xl);
+	} else
 		reply_login(xl->c, xl->connect_txid, jid);
 	xl->at_connect = false;
 	xl->connect_txid = 0;
@@ -232,6 +249,7 @@ static void on_down(struct xsess *s, const char *reason, void *arg)
 	bool was_login = xl->logging_in;
 
 	(void)s;
+	call_session_down(xl, JR_GONE);
 	if (xl->detached) {
 		mem_deref(xl);   /* its RTMP connection is gone */
 		return;
@@ -350,6 +368,7 @@ void xrpc_detach(struct rtmp_conn *c, const char *reason)
 
 	if (!xl)
 		return;
+	call_session_down(xl, JR_SUCCESS);   /* the peers hear it before the stream closes */
 	c->xl = NULL;
 	xl->detached = true;
 	xl->client_left = true;

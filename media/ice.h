@@ -119,6 +119,10 @@ int ice_agent_alloc(struct ice_agent **ap, struct ice_ctx *ctx, bool controlling
 /* Starts gathering; host candidates are reported before it returns,
  * server-reflexive and relay ones later, then ICE_EV_GATHERING_DONE. */
 int ice_agent_gather(struct ice_agent *a);
+/* Our own ufrag (4..256 ice-chars) and password (22..256) instead of
+ * libnice's random ones, before gathering (-EALREADY after): so that they
+ * can be signalled before the agent exists, e.g. from another thread. */
+int ice_agent_set_local_credentials(struct ice_agent *a, const char *ufrag, const char *pwd);
 /* Our ufrag and password (valid as long as the agent). */
 void ice_agent_local_credentials(const struct ice_agent *a, const char **ufrag,
 				 const char **pwd);

@@ -177,6 +177,28 @@ int ice_agent_gather(struct ice_agent *a)
 	return err;
 }
 
+/* RFC 8445 5.3: ice-char = ALPHA / DIGIT / "+" / "/" */
+static bool ice_chars(const char *s, size_t min, size_t max)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+
+	return !s[n] && n >= min && n <= max;
+}
+
+int ice_agent_set_local_credentials(struct ice_agent *a, const char *ufrag, const char *pwd)
+{
+	if (!a || !ufrag || !pwd || !ice_chars(ufrag, 4, ICE_UFRAG_SIZE - 1) ||
+	    !ice_chars(pwd, 22, ICE_PWD_SIZE - 1))
+		return -EINVAL;
+	if (a->gathering)
+		return -EALREADY;
+	if (!nice_agent_set_local_credentials(a->nice, a->sid, ufrag, pwd))
+		return -EINVAL;
+	strcpy(a->ufrag, ufrag);
+	strcpy(a->pwd, pwd);
+	return 0;
+}
+
 void ice_agent_local_credentials(const struct ice_agent *a, const char **ufrag,
 				 const char **pwd)
 {

@@ -10,7 +10,7 @@ pkgs=(
   # libraries
   librtmp-dev libglib2.0-dev libssl-dev libstrophe-dev libsrtp2-dev libspeex-dev libspeexdsp-dev libnice-dev
   # test peers and tools
-  ffmpeg rtmpdump python3 python3-librtmp python3-numpy espeak-ng sox prosody python3-slixmpp openssl
+  ffmpeg rtmpdump python3 python3-librtmp python3-numpy espeak-ng sox prosody python3-slixmpp openssl nodejs
   # the benchmark's baseline and plots
   nginx libnginx-mod-rtmp gnuplot-nox
 )
@@ -18,6 +18,10 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# npm (tests/peers/install.sh): Debian's own package, unless the installed
+# nodejs already ships it (NodeSource's nodejs provides npm and conflicts with
+# Debian's npm package, which apt then refuses to install).
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"

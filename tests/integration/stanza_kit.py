@@ -154,6 +154,7 @@ class Rtmp:
     def __init__(self, port, encoding=0, extra=None, app="xmpp"):
         self.c = rtmpc.Client(port)
         self.inbox = []
+        self.audio = []       # (stream id, timestamp, body) of audio messages received
         self.closed = False
         self.connect_answer = self.c.connect(app=app, encoding=encoding, extra=extra)
 
@@ -183,6 +184,8 @@ class Rtmp:
                 return None
             if t in (17, 20):
                 return t, decode_cmd(t, body)
+            if t == 8:
+                self.audio.append((sid, ts, body))
 
     def pump(self, seconds):
         """Read whatever arrives in the next `seconds` into the inbox."""
