@@ -101,7 +101,6 @@ static void verify(struct mdtls *d)
 	X509 *peer = SSL_get0_peer_certificate(d->ssl);
 	const SRTP_PROTECTION_PROFILE *p = SSL_get_selected_srtp_profile(d->ssl);
 	uint8_t md[EVP_MAX_MD_SIZE], m[EXPORT_LEN];
-	const uint8_t *mine, *theirs;
 	unsigned n = 0;
 
 	if (!peer || !X509_digest(peer, d->rmd, md, &n) || n != d->rfp_len ||
@@ -118,13 +117,18 @@ static void verify(struct mdtls *d)
 		fail(d, -EPROTO, "keying material export failed");
 		return;
 	}
-	/* client key | server key | client salt | server salt */
-	mine = d->role == MDTLS_ACTIVE ? m : m + MSRTP_KEY_LEN;
-	theirs = d->role == MDTLS_ACTIVE ? m + MSRTP_KEY_LEN : m;
-	memcpy(d->keys.tx, mine, MSRTP_KEY_LEN);
-	memcpy(d->keys.tx + MSRTP_KEY_LEN, mine + MSRTP_KEY_LEN + MSRTP_SALT_LEN, MSRTP_SALT_LEN);
-	memcpy(d->keys.rx, theirs, MSRTP_KEY_LEN);
-	memcpy(d->keys.rx + MSRTP_KEY_LEN, theirs + MSRTP_KEY_LEN + MSRTP_SALT_LEN, MSRTP_SALT_LEN);
+	/* RFC 5764 4.2: client key | server key | client salt | server salt.
+	 * (Two of our own endpoints agree even on wrong offsets; a foreign
+	 * stack, werift, caught it.) */
+	{
+		const uint8_t *ck = m, *sk = m + MSRTP_KEY_LEN;
+		const uint8_t *cs = m + 2 * MSRTP_KEY_LEN, *ss = cs + MSRTP_SALT_LEN;
+		bool client = d->role == MDTLS_ACTIVE;
+		memcpy(d->keys.tx, client ? ck : sk, MSRTP_KEY_LEN);
+		memcpy(d->keys.tx + MSRTP_KEY_LEN, client ? cs : ss, MSRTP_SALT_LEN);
+		memcpy(d->keys.rx, client ? sk : ck, MSRTP_KEY_LEN);
+		memcpy(d->keys.rx + MSRTP_KEY_LEN, client ? ss : cs, MSRTP_SALT_LEN);
+	}
 	OPENSSL_cleanse(m, sizeof(m));
 	d->keys.profile = p->id == SRTP_AES128_CM_SHA1_32 ? MSRTP_AES_CM_128_HMAC_SHA1_32 :
 		MSRTP_AES_CM_128_HMAC_SHA1_80;
