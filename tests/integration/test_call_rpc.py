@@ -25,8 +25,9 @@ import threading
 import time
 
 from harness import Procs, VECTORS, args, check, fail
+from call_kit import Phone, wait_state
 from peers import speex_frames_from_spxv
-from stanza_kit import (ALICE_FULL, ALICE_PW, BOB_PW, DOMAIN, Rtmp, accounts, callback,
+from stanza_kit import (ALICE_FULL, ALICE_PW, BOB_PW, DOMAIN, accounts, callback,
                         start_gateway)
 from xmpp_bot import Bot
 from xmpp_server import Prosody
@@ -39,9 +40,6 @@ NS_J = "urn:xmpp:jingle:1"
 FRAMES = speex_frames_from_spxv(os.path.join(VECTORS, "speex", "wb-q8.spxv"))
 
 
-def state_of(call):
-    return lambda m: m[0] == "jingle_state" and len(m) > 3 and m[3] == call
-
 
 def status(code, sid=None):
     def p(m):
@@ -50,34 +48,6 @@ def status(code, sid=None):
     return p
 
 
-class Phone:
-    """An RTMP user with streams for calls."""
-
-    def __init__(self, gw, p, user, pw):
-        self.r = Rtmp(gw.port)
-        res = self.r.login(p, user=user, password=pw, timeout=20)
-        check(res == 1.0, "%s logged in" % user)
-        self.r.send("presence", {}, "")
-        self.sids = []
-
-    def stream(self):
-        r = self.r.rpc("createStream")
-        check(r[0] == "_result", "createStream answered")
-        return int(r[3])
-
-    def publish(self, sid, name):
-        self.r.c.call("publish", None, name, "live", sid=sid, txid=0)
-
-    def play(self, sid, name):
-        self.r.c.call("play", None, name, sid=sid, txid=0)
-
-    def send_frames(self, sid, frames, t0=0):
-        for k, f in enumerate(frames):
-            self.r.c.send_msg(8, b"\xb2" + f, sid=sid, csid=6, ts=t0 + 20 * k)
-            time.sleep(0.02)
-
-    def audio_on(self, sid):
-        return [(ts, body) for s, ts, body in self.r.audio if s == sid]
 
 
 def place_call(alice, bob, target):
@@ -100,10 +70,6 @@ def answer(bob, call):
     bob.play(bl, call)
     return bp, bl
 
-
-def wait_state(phone, call, state, timeout, what):
-    m = phone.r.expect(lambda m: state_of(call)(m) and m[4] == state, timeout, what)
-    return m[5] if len(m) > 5 else None
 
 
 def frames_of(msgs):

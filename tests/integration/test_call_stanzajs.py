@@ -26,9 +26,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Procs, VECTORS, args, check, fail  # noqa: E402
+from call_kit import Phone, wait_state  # noqa: E402
 from peers import (PeerError, StanzaPeer, ensure_installed, read_frames,  # noqa: E402
                    speex_frames_from_spxv, write_frames)
-from stanza_kit import (ALICE_FULL, ALICE_PW, BOB, BOB_PW, Rtmp, accounts,  # noqa: E402
+from stanza_kit import (ALICE_FULL, ALICE_PW, BOB, BOB_PW, accounts,  # noqa: E402
                         callback, start_gateway)
 from xmpp_server import Prosody  # noqa: E402
 
@@ -42,46 +43,8 @@ A_FRAMES = (REF * (N_FRAMES // len(REF) + 1))[:N_FRAMES]          # alice -> bob
 B_FRAMES = (REF[::-1] * (N_FRAMES // len(REF) + 1))[:N_FRAMES]    # bob -> alice
 
 
-def state_of(call):
-    return lambda m: m[0] == "jingle_state" and len(m) > 3 and m[3] == call
 
 
-class Phone:
-    """An RTMP user with streams for calls (as in test_call_rpc.py)."""
-
-    def __init__(self, gw, p, user, pw):
-        self.r = Rtmp(gw.port)
-        res = self.r.login(p, user=user, password=pw, timeout=20)
-        check(res == 1.0, "%s logged in" % user)
-        self.r.send("presence", {}, "")
-
-    def stream(self):
-        r = self.r.rpc("createStream")
-        check(r[0] == "_result", "createStream answered")
-        return int(r[3])
-
-    def publish(self, sid, name):
-        self.r.c.call("publish", None, name, "live", sid=sid, txid=0)
-
-    def play(self, sid, name):
-        self.r.c.call("play", None, name, sid=sid, txid=0)
-
-    def send_frames(self, sid, frames, t0=0):
-        for k, f in enumerate(frames):
-            self.r.c.send_msg(8, b"\xb2" + f, sid=sid, csid=6, ts=t0 + 20 * k)
-            time.sleep(0.02)
-
-    def audio_on(self, sid):
-        return [(ts, body) for s, ts, body in self.r.audio if s == sid]
-
-    def delete(self, *sids):
-        for sid in sids:
-            self.r.c.call("deleteStream", None, float(sid), txid=0)
-
-
-def wait_state(phone, call, state, timeout, what):
-    m = phone.r.expect(lambda m: state_of(call)(m) and m[4] == state, timeout, what)
-    return m[5] if len(m) > 5 else None
 
 
 def wait_frames(path, n, timeout=5):
