@@ -27,6 +27,7 @@ struct server;
 struct rtmp_conn;
 struct xlink;
 struct gcall;
+struct echo_pair;
 struct mengine;
 
 enum stream_role { ROLE_NONE = 0, ROLE_PUBLISH, ROLE_PLAY };
@@ -44,6 +45,8 @@ struct rtmp_stream {
 	struct le sub_le;         /* player: in a publisher's subs or the waiting list */
 	struct rtmp_stream *src;  /* player: the publisher it plays, if any */
 	struct gcall *call;       /* the voice call this stream carries (call.c) */
+	struct echo_pair *echo;   /* echo publisher: its media engine pair (echo.c) */
+	bool echo_direct;         /* echo publisher: relayed without the engine */
 };
 
 struct audio_slot {
@@ -181,6 +184,12 @@ void call_stream_closed(struct rtmp_stream *s);
 void call_audio(struct rtmp_stream *s, const struct rtmp_msg *m);
 int call_rpc_reject(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_cmd *cmd);
 int call_rpc_hangup(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_cmd *cmd);
+
+/* echo.c: the echo test through the media engine */
+/* An echo publisher's audio message (Speex, checked): to its players. */
+void echo_audio(struct rtmp_stream *s, const struct rtmp_msg *m);
+/* The echo publisher stops: its pair goes. */
+void echo_close(struct rtmp_stream *s);
 
 /* server.c */
 /* Listens itself, or as a worker (cfg->worker_channel) takes the sockets

@@ -4,7 +4,8 @@
  * same name.  It prefers a publisher on its own connection, and otherwise
  * only matches one from the same client address, so that nobody hears
  * another user's microphone.  A player may start before its publisher; it
- * waits and is attached when the publisher appears. */
+ * waits and is attached when the publisher appears.  The audio itself goes
+ * through the media engine (echo.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -166,6 +167,7 @@ void stream_close(struct rtmp_stream *s, bool notify)
 			conn_flush(p->conn);
 		}
 		list_unlink(&s->pub_le);
+		echo_close(s);
 		if (notify) {
 			snprintf(desc, sizeof(desc), "%s is now unpublished.", s->name);
 			cmd_status(c, s->id, "status", "NetStream.Unpublish.Success", desc);
@@ -207,15 +209,10 @@ void stream_audio(struct rtmp_stream *s, const struct rtmp_msg *m)
 		}
 		return;
 	}
-	if (s->call) {
+	if (s->call)
 		call_audio(s, m);
-		return;
-	}
-	LIST_FOREACH(&s->subs, e) {
-		struct rtmp_stream *p = e->data;
-		if (p->recv_audio)
-			conn_send_audio(p->conn, p->id, m->ts, m->body, m->len);
-	}
+	else if (s->role == ROLE_PUBLISH)
+		echo_audio(s, m);
 }
 
 void stream_video(struct rtmp_stream *s, const struct rtmp_msg *m)

@@ -140,6 +140,20 @@ def decode_wav(src, dst):
         fail("ffmpeg could not decode %s: %s" % (src, r.stdout.decode(errors="replace")))
 
 
+def flv_audio_tags(path):
+    """How many audio tags (type 8) an FLV file holds."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:3] != b"FLV":
+        fail("%s is not an FLV file" % path)
+    pos, n = int.from_bytes(data[5:9], "big") + 4, 0
+    while pos + 11 <= len(data):
+        size = int.from_bytes(data[pos + 1:pos + 4], "big")
+        n += data[pos] & 0x1f == 8
+        pos += 11 + size + 4
+    return n
+
+
 def audiocmp(ref, got, min_corr, max_dur_diff=0.05):
     r = run(["/usr/bin/python3", os.path.join(HERE, "audiocmp.py"), ref, got,
              "--min-corr", str(min_corr), "--max-dur-diff", str(max_dur_diff)], 60)

@@ -4,14 +4,19 @@ rtmp://.../xmpp/echo, and FFmpeg (or rtmpdump) plays it back.  The played
 audio must match what was published: same duration within 5 %, and
 correlation of the decoded samples >= 0.99.
 
+The frames go through the media engine (two engine calls over loopback ICE
+with DTLS-SRTP, gateway/echo.c), and the gateway's log must say so.
+
 Why 0.99: the gateway relays the Speex frames unchanged, so decoding what
 comes back must reproduce decoding the input frame for frame; any lost,
 reordered or corrupted frame drops the correlation well below that (a 20 ms
 gap per second already costs more), while codec loss does not count
 because both sides go through the same decoder."""
 import os
+import re
 import time
-from harness import Gateway, Procs, VECTORS, args, check, decode_wav, audiocmp, fail
+from harness import (Gateway, Procs, VECTORS, args, check, decode_wav, audiocmp, fail,
+                     flv_audio_tags)
 
 a = args([("--fpp", {"type": int, "default": 1}),
           ("--player", {"default": "ffmpeg", "choices": ["ffmpeg", "rtmpdump"]})])
@@ -58,5 +63,18 @@ with Procs("echo") as P:
     if not same:
         print(log[-3000:])
     check(same, "played audio matches the published audio")
+    # The audio went through the media engine (echo.c), not around it: the
+    # gateway switches once both engine calls carry media, and logs how many
+    # messages it gave the engine and got back when the publisher stops.
+    glog = gw.log()
+    m = re.search(r"echo 'echo' through the media engine ended: (\d+) messages in, (\d+) out",
+                  glog)
+    check(m is not None, "the gateway reports the echo went through the media engine")
+    total = flv_audio_tags(src)
+    n_in, n_out = int(m.group(1)), int(m.group(2))
+    print("engine: %d of %d messages in, %d out" % (n_in, total, n_out))
+    check(n_in >= total * 0.9, "at least 90% of the messages went through the engine")
+    check(n_in - 2 <= n_out <= n_in, "every message given to the engine came back (but the"
+          " last in flight at unpublish)")
     check(gw.alive(), "gateway still running")
     check(gw.stop() == 0, "gateway exits 0 on SIGTERM")
