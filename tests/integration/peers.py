@@ -1,4 +1,5 @@
-"""Python side of the JavaScript test peers in tests/peers/.
+"""Python side of the test peers in tests/peers/: the JavaScript ones and
+engine_peer, one call of our C media engine.
 
     with WeriftPeer(pt=97, send=frames_file, recv=out_file) as a:
         local = a.expect("local")               # our ICE/DTLS parameters
@@ -11,17 +12,25 @@
         s.expect("online")
         s.send({"cmd": "call", "to": "bob@localhost/b"})
 
-Each peer is one `node` process talking JSON lines: commands on its stdin,
-events on its stdout (tests/peers/*.mjs document both).  Its stderr is kept
+    with EnginePeer(engine_peer_path, send=..., recv=...) as e:
+        local = e.local()                       # the shape of werift's "local"
+        e.remote(werift_local, setup="passive") # remote-* lines, our DTLS role
+        e.expect("media", 15)
+        stats, done = e.stop()
+
+Each peer is one process with a line protocol: commands on its stdin,
+events on its stdout (tests/peers/*.mjs and engine_peer.c document them;
+the node peers speak JSON, engine_peer words).  Its stderr is kept
 (the last lines are quoted in every error) and, with log=PATH, also written
 to a file.  expect() keeps the events it skipped, so a later expect() for an
 earlier event still finds it.  close() ends the process by PID (SIGTERM,
 wait, SIGKILL) and is idempotent; the context manager calls it.
 
-Frames files (both peers' --send and --recv) are repeated
-{u16 big-endian length, that many bytes}: write_frames() / read_frames().
+Frames files (every peer's --send and --recv) are repeated
+{u16 big-endian length, that many bytes}: write_frames() / read_frames();
+wait_frames() polls a --recv file until it holds n frames.
 speex_frames_from_spxv() gives the reference frames of a test vector
-(test-vectors/speex/README.md).
+(test-vectors/speex/README.md), speex_test_frames() two streams of them.
 """
 import collections
 import json
@@ -74,6 +83,23 @@ def read_frames(path):
     return frames
 
 
+def options(**opts):
+    """["--name", value, ...] for each option that is not None or empty;
+    underscores in names become dashes."""
+    return [x for k, v in opts.items() if v not in (None, "")
+            for x in ("--" + k.replace("_", "-"), v)]
+
+
+def wait_frames(path, n, timeout=5):
+    """The frames of `path` once it holds n of them (or at the timeout)."""
+    end = time.monotonic() + timeout
+    while True:
+        frames = read_frames(path) if os.path.exists(path) else []
+        if len(frames) >= n or time.monotonic() > end:
+            return frames
+        time.sleep(0.1)
+
+
 def speex_frames_from_spxv(path):
     """The reference frames of a .spxv file: "SPXV" u8 version u8 quality
     u8 flags u8 frames, then frames x {u8 len, len bytes}."""
@@ -89,21 +115,28 @@ def speex_frames_from_spxv(path):
     return frames
 
 
-class NodePeer:
-    """One node script with a JSON-lines protocol.  See the module docstring."""
+def speex_test_frames(n, vector="wb-q8.spxv"):
+    """Two different streams of n frames for the two directions of a call:
+    the vector's reference frames looped, and the same reversed."""
+    ref = speex_frames_from_spxv(os.path.join(ROOT, "test-vectors", "speex", vector))
+    loops = n // len(ref) + 1
+    return (ref * loops)[:n], (ref[::-1] * loops)[:n]
 
-    SCRIPT = None
 
-    def __init__(self, args, name=None, log=None, env=None):
-        self.name = name or self.SCRIPT
+class LinePeer:
+    """One process with a line protocol: commands on stdin, one event a line
+    on stdout, parsed by parse() into a dict with "ev".  See the module
+    docstring."""
+
+    def __init__(self, argv, name, cwd=None, log=None, env=None):
+        self.name = name
         self.events = queue.Queue()      # dicts, or None at EOF
         self.backlog = []                # events read but not yet expected
         self.history = []                # every event, in order
         self.stderr_tail = collections.deque(maxlen=80)
         self._log = open(log, "ab") if log else None
         self._closed = False
-        argv = [NODE, os.path.join(PEERS_DIR, self.SCRIPT)] + [str(a) for a in args]
-        self.proc = subprocess.Popen(argv, cwd=PEERS_DIR, stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      bufsize=1, text=True, errors="replace",
                                      env=dict(os.environ, **(env or {})))
@@ -121,7 +154,7 @@ class NodePeer:
             if not line:
                 continue
             try:
-                ev = json.loads(line)
+                ev = self.parse(line)
             except ValueError:
                 self.stderr_tail.append("(bad stdout line) " + line)
                 continue
@@ -140,6 +173,11 @@ class NodePeer:
 
     # ----- protocol -----
 
+    @staticmethod
+    def parse(line):
+        """One stdout line -> an event dict; ValueError when malformed."""
+        raise NotImplementedError
+
     def tail(self, n=40):
         return "\n".join(list(self.stderr_tail)[-n:])
 
@@ -147,12 +185,12 @@ class NodePeer:
         raise PeerError("%s (pid %d): %s\n--- stderr tail ---\n%s"
                         % (self.name, self.pid, msg, self.tail()))
 
-    def send(self, obj):
+    def send_line(self, line):
         try:
-            self.proc.stdin.write(json.dumps(obj) + "\n")
+            self.proc.stdin.write(line + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, ValueError, OSError) as e:
-            self._fail("cannot send %r: %s" % (obj, e))
+            self._fail("cannot send %r: %s" % (line, e))
 
     def expect(self, ev, timeout=10, **match):
         """The first event named `ev` (whose fields equal `match`), from the
@@ -184,6 +222,20 @@ class NodePeer:
             if e.get("ev") == "error" and ev != "error":
                 self._fail("error event while waiting for %r: %s" % (ev, e))
             self.backlog.append(e)
+
+    def pending(self):
+        """The events read so far that no expect() took, without waiting."""
+        while True:
+            try:
+                e = self.events.get_nowait()
+            except queue.Empty:
+                break
+            if e is None:
+                self.events.put(None)
+                break
+            self.history.append(e)
+            self.backlog.append(e)
+        return list(self.backlog)
 
     def wait_exit(self, timeout=10):
         try:
@@ -220,6 +272,23 @@ class NodePeer:
         self.close()
 
 
+class NodePeer(LinePeer):
+    """One node script of tests/peers/ with a JSON-lines protocol."""
+
+    SCRIPT = None
+
+    def __init__(self, args, name=None, log=None, env=None):
+        super().__init__([NODE, os.path.join(PEERS_DIR, self.SCRIPT)] + list(args),
+                         name or self.SCRIPT, cwd=PEERS_DIR, log=log, env=env)
+
+    @staticmethod
+    def parse(line):
+        return json.loads(line)
+
+    def send(self, obj):
+        self.send_line(json.dumps(obj))
+
+
 class WeriftPeer(NodePeer):
     """tests/peers/werift_peer.mjs: a raw ICE + DTLS-SRTP speex/16000 endpoint."""
 
@@ -227,13 +296,7 @@ class WeriftPeer(NodePeer):
 
     def __init__(self, pt=97, send=None, recv=None, setup=None, controlling=None,
                  extra=(), **kw):
-        args = ["--pt", pt]
-        if send:
-            args += ["--send", send]
-        if recv:
-            args += ["--recv", recv]
-        if setup:
-            args += ["--setup", setup]
+        args = options(pt=pt, send=send, recv=recv, setup=setup)
         if controlling is True:
             args.append("--controlling")
         elif controlling is False:
@@ -264,13 +327,7 @@ class StanzaPeer(NodePeer):
     SCRIPT = "stanza_peer.mjs"
 
     def __init__(self, ws, jid, password, send=None, recv=None, codecs=None, extra=(), **kw):
-        args = ["--ws", ws, "--jid", jid, "--password", password]
-        if send:
-            args += ["--send", send]
-        if recv:
-            args += ["--recv", recv]
-        if codecs:
-            args += ["--codecs", codecs]
+        args = options(ws=ws, jid=jid, password=password, send=send, recv=recv, codecs=codecs)
         kw.setdefault("name", "stanza_peer[%s]" % jid)
         super().__init__(args + list(extra), **kw)
 
@@ -279,3 +336,81 @@ class StanzaPeer(NodePeer):
         rc = self.wait_exit(timeout)
         if rc != 0:
             self._fail("exit status %d after quit" % rc)
+
+
+class EnginePeer(LinePeer):
+    """tests/peers/engine_peer (C, built by CMake): one call of our media
+    engine, host candidates on 127.0.0.1, rtcp-mux, DTLS-SRTP.  Its words
+    become events: "cand f 1 udp p ip port host" -> {"ev": "cand",
+    "foundation", "component", "protocol", "priority", "ip", "port", "type"}
+    (werift_peer's candidate keys), "stats k=v ..." and "done k=v ..." ->
+    integers by key, "failed" / "security-error" / "error" WHY -> "what"."""
+
+    FIELDS = {"local": ("ufrag", "pwd"), "fp": ("hash", "value"), "sent": ("frames",),
+              "cand": ("foundation", "component", "protocol", "priority", "ip", "port", "type")}
+    INTS = ("frames", "component", "priority", "port", "rport")
+    TEXT = ("failed", "security-error", "error")
+
+    def __init__(self, binary, pt=97, send=None, recv=None, controlling=False, timeout=None,
+                 extra=(), name="engine_peer", **kw):
+        args = [binary, "--controlling" if controlling else "--controlled"]
+        args += options(pt=pt, send=send, recv=recv, timeout=timeout)
+        super().__init__(args + list(extra), name, **kw)
+
+    @classmethod
+    def parse(cls, line):
+        word, _, rest = line.partition(" ")
+        ev = {"ev": word}
+        if word in cls.TEXT:
+            ev["what"] = rest
+        elif word in ("stats", "done"):
+            for kv in rest.split():
+                k, v = kv.split("=")
+                ev[k] = int(v)
+        elif word in cls.FIELDS:
+            names, vals = cls.FIELDS[word], rest.split()
+            if len(vals) < len(names) or (len(vals) - len(names)) % 2:
+                raise ValueError(line)
+            ev.update(zip(names, vals))
+            ev.update(zip(vals[len(names)::2], vals[len(names) + 1::2]))   # raddr, rport
+            for k in cls.INTS:
+                if k in ev:
+                    ev[k] = int(ev[k])
+        elif rest:
+            raise ValueError(line)
+        return ev
+
+    def local(self, timeout=15):
+        """Our ICE/DTLS parameters once gathering is done, shaped as
+        werift_peer's "local" event (without "setup")."""
+        lo, fp = self.expect("local", timeout), self.expect("fp", timeout)
+        self.expect("gathered", timeout)
+        cands = [{k: v for k, v in e.items() if k != "ev"}
+                 for e in self.history if e["ev"] == "cand"]
+        return {"ufrag": lo["ufrag"], "pwd": lo["pwd"], "candidates": cands,
+                "fingerprint": {"hash": fp["hash"], "value": fp["value"]}}
+
+    def remote(self, local_event, setup):
+        """The other side's parameters (werift_peer's "local" shape) as
+        remote-* lines; setup is OUR DTLS role, active or passive."""
+        r = local_event
+        self.send_line("remote-cred %s %s" % (r["ufrag"], r["pwd"]))
+        self.send_line("remote-fp %s %s" % (r["fingerprint"]["hash"], r["fingerprint"]["value"]))
+        self.send_line("setup " + setup)
+        for c in r["candidates"]:
+            line = "remote-cand %s %d %s %d %s %d %s" % (
+                c["foundation"], c["component"], c.get("protocol", "udp"), c["priority"],
+                c["ip"], c["port"], c.get("type", "host"))
+            if c.get("raddr"):
+                line += " raddr %s rport %d" % (c["raddr"], c["rport"])
+            self.send_line(line)
+        self.send_line("remote-eoc")
+
+    def stop(self, timeout=10):
+        """"stop" -> the final "stats" and "done" events; waits for exit 0."""
+        self.send_line("stop")
+        stats, done = self.expect("stats", timeout), self.expect("done", timeout)
+        rc = self.wait_exit(timeout)
+        if rc != 0:
+            self._fail("exit status %d after stop" % rc)
+        return stats, done

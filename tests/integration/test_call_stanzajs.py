@@ -27,8 +27,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Procs, VECTORS, args, check, fail  # noqa: E402
 from call_kit import Phone, wait_state  # noqa: E402
-from peers import (PeerError, StanzaPeer, ensure_installed, read_frames,  # noqa: E402
-                   speex_frames_from_spxv, write_frames)
+from peers import (PeerError, StanzaPeer, ensure_installed,  # noqa: E402
+                   speex_frames_from_spxv, wait_frames, write_frames)
 from stanza_kit import (ALICE_FULL, ALICE_PW, BOB, BOB_PW, accounts,  # noqa: E402
                         callback, start_gateway)
 from xmpp_server import Prosody  # noqa: E402
@@ -45,15 +45,6 @@ B_FRAMES = (REF[::-1] * (N_FRAMES // len(REF) + 1))[:N_FRAMES]    # bob -> alice
 
 
 
-
-
-def wait_frames(path, n, timeout=5):
-    end = time.monotonic() + timeout
-    while True:
-        frames = read_frames(path) if os.path.exists(path) else []
-        if len(frames) >= n or time.monotonic() > end:
-            return frames
-        time.sleep(0.1)
 
 
 def check_seq(got, sent, what):

@@ -24,22 +24,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import VECTORS, check  # noqa: E402
+from harness import check  # noqa: E402
 from peers import (NODE, PEERS_DIR, StanzaPeer, WeriftPeer, ensure_installed,  # noqa: E402
-                   read_frames, speex_frames_from_spxv, write_frames)
+                   speex_test_frames, wait_frames, write_frames)
 from xmpp_server import Prosody  # noqa: E402
 
 N_FRAMES = 150
-
-
-def wait_frames(path, n, timeout=5):
-    """The frames of `path` once it holds n of them (or at the timeout)."""
-    end = time.monotonic() + timeout
-    while True:
-        frames = read_frames(path) if os.path.exists(path) else []
-        if len(frames) >= n or time.monotonic() > end:
-            return frames
-        time.sleep(0.1)
 
 
 def werift_pair(d, tag, a_frames, b_frames, a_opts, b_opts):
@@ -144,9 +134,7 @@ def test_stanza(d, a_frames, b_frames):
 
 def main():
     ensure_installed()
-    ref = speex_frames_from_spxv(os.path.join(VECTORS, "speex", "wb-q8.spxv"))
-    a_frames = (ref * (N_FRAMES // len(ref) + 1))[:N_FRAMES]
-    b_frames = (ref[::-1] * (N_FRAMES // len(ref) + 1))[:N_FRAMES]
+    a_frames, b_frames = speex_test_frames(N_FRAMES)
     d = tempfile.mkdtemp(prefix="rx-peers-")
     ok = False
     try:
