@@ -400,6 +400,10 @@ static void handle_ev(struct mengine *e, const struct mev *m)
 
 	switch (m->type) {
 	case MEV_CLOSED:
+		/* For operators and tests: after a call, nothing may stay behind
+		 * on the media thread (its ICE agent, DTLS, SRTP). */
+		LOGD("engine: call %s torn down; %u left on the media thread", sh->name,
+		     (unsigned)e->shared.n - 1);
 		shared_free(sh);
 		break;
 	case MEV_AUDIO:
