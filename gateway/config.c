@@ -127,6 +127,45 @@ static int load_bool(GKeyFile *kf, const char *group, const char *key, bool *out
 	return 0;
 }
 
+/* A string setting, if present: 0, or -1 after printing why. */
+static int load_str(GKeyFile *kf, const char *group, const char *key, char *dst, size_t size,
+		    const char *path)
+{
+	char *s = g_key_file_get_string(kf, group, key, NULL), what[128];
+	int e;
+
+	if (!s)
+		return 0;
+	snprintf(what, sizeof(what), "%s: [%s] %s", path, group, key);
+	e = copy_str(dst, size, s, what);
+	g_free(s);
+	return e;
+}
+
+/* A password from the first line of a file, so that it is neither on the
+ * command line (ps) nor in the config file.  Its content is never printed. */
+static int read_secret(const char *file, char *dst, size_t size)
+{
+	gchar *text = NULL;
+	size_t n;
+
+	if (!g_file_get_contents(file, &text, NULL, NULL)) {
+		fprintf(stderr, "rtmp2xmpp: cannot read the password file %s\n", file);
+		return -1;
+	}
+	n = strcspn(text, "\r\n");
+	if (!n || n >= size) {
+		fprintf(stderr, "rtmp2xmpp: the password file %s is empty or too long\n", file);
+		g_free(text);
+		return -1;
+	}
+	memcpy(dst, text, n);
+	dst[n] = '\0';
+	memset(text, 0, strlen(text));
+	g_free(text);
+	return 0;
+}
+
 static int load_file(struct rx_config *cfg, const char *path, const struct uint_opt *opts,
 		     size_t nopts)
 {
@@ -187,6 +226,15 @@ static int load_file(struct rx_config *cfg, const char *path, const struct uint_
 		if (e)
 			goto out;
 	}
+	if (load_str(kf, "echo", "account", cfg->echo_account, sizeof(cfg->echo_account), path) ||
+	    load_str(kf, "echo", "server", cfg->echo_server, sizeof(cfg->echo_server), path))
+		goto out;
+	if ((s = g_key_file_get_string(kf, "echo", "password_file", NULL))) {
+		int e = read_secret(s, cfg->echo_password, sizeof(cfg->echo_password));
+		g_free(s);
+		if (e)
+			goto out;
+	}
 	for (size_t i = 0; i < nopts; i++) {
 		gint64 v;
 		if (!g_key_file_has_key(kf, opts[i].group, opts[i].key, NULL))
@@ -214,7 +262,7 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 	gint64 cli[21];
 	gint worker_channel = -1, worker_index = 0;
 	gboolean version = FALSE, insecure = FALSE, no_voice = FALSE, plain = FALSE;
-	gchar *stun = NULL, *maddrs = NULL;
+	gchar *stun = NULL, *maddrs = NULL, *echo = NULL, *echo_pw = NULL, *echo_srv = NULL;
 	const struct uint_opt opts[] = {
 		{"limits", "max_connections", &cfg->max_connections, 1, 1000000},
 		{"limits", "max_message_size", &cfg->max_message_size, 1024, 64 << 20},
@@ -302,6 +350,13 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 		 "STUN server for server-reflexive ICE candidates (default: none)", "HOST[:PORT]"},
 		{"media-addresses", 0, 0, G_OPTION_ARG_STRING, &maddrs,
 		 "Local addresses ICE may use, comma-separated (default: every interface)", "IPS"},
+		{"echo-account", 0, 0, G_OPTION_ARG_STRING, &echo,
+		 "Log in to this XMPP account and answer its calls with their own audio: "
+		 "the echo test for any Jingle client (default: none)", "JID"},
+		{"echo-password-file", 0, 0, G_OPTION_ARG_FILENAME, &echo_pw,
+		 "The echo account's password, on the first line of FILE", "FILE"},
+		{"echo-server", 0, 0, G_OPTION_ARG_STRING, &echo_srv,
+		 "The echo account's XMPP server (default: the JID's domain)", "HOST[:PORT]"},
 		{"worker-channel", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &worker_channel,
 		 "internal", "FD"},
 		{"worker-index", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &worker_index,
@@ -353,6 +408,17 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 	if (maddrs && copy_str(cfg->media_addrs, sizeof(cfg->media_addrs), maddrs,
 			       "--media-addresses"))
 		goto out;
+	if ((echo && copy_str(cfg->echo_account, sizeof(cfg->echo_account), echo,
+			      "--echo-account")) ||
+	    (echo_srv && copy_str(cfg->echo_server, sizeof(cfg->echo_server), echo_srv,
+				  "--echo-server")) ||
+	    (echo_pw && read_secret(echo_pw, cfg->echo_password, sizeof(cfg->echo_password))))
+		goto out;
+	if (cfg->echo_account[0] && !cfg->echo_password[0]) {
+		fprintf(stderr, "rtmp2xmpp: the echo account needs --echo-password-file "
+			"(or [echo] password_file)\n");
+		goto out;
+	}
 	cfg->worker_channel = worker_channel;
 	cfg->worker_index = worker_index;
 	for (size_t i = 0; i < G_N_ELEMENTS(cli); i++)
@@ -369,6 +435,9 @@ out:
 	g_free(cafile);
 	g_free(stun);
 	g_free(maddrs);
+	g_free(echo);
+	g_free(echo_pw);
+	g_free(echo_srv);
 	g_option_context_free(ctx);
 	return err;
 }

@@ -38,6 +38,9 @@ struct rx_config {
 	bool allow_plain_rtp;         /* offer and accept unencrypted RTP */
 	char stun_server[256];        /* "host[:port]" for server-reflexive candidates; "" none */
 	char media_addrs[256];        /* local addresses for ICE, comma-separated; "" every one */
+	char echo_account[320];       /* the echo account's JID (echobot.c); "" none */
+	char echo_password[256];      /* its password, read from a file; never logged */
+	char echo_server[256];        /* "host[:port]" of its XMPP server; "" from the domain */
 	int worker_channel;           /* internal: this process is a worker; its master socket */
 	int worker_index;             /* internal: for log lines */
 };

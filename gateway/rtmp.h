@@ -28,6 +28,7 @@ struct rtmp_conn;
 struct xlink;
 struct gcall;
 struct echo_pair;
+struct echobot;
 struct mengine;
 
 enum stream_role { ROLE_NONE = 0, ROLE_PUBLISH, ROLE_PLAY };
@@ -104,6 +105,7 @@ struct server {
 	struct list echo_pubs;
 	struct list echo_waiting;
 	struct mengine *eng;      /* the media engine (voice calls); NULL: voice off */
+	struct echobot *echobot;  /* the echo account, in one process (echobot.c) */
 	bool stopping;
 	struct tmr shutdown_tmr;
 	uint64_t shutdown_deadline;
@@ -190,6 +192,9 @@ int call_rpc_hangup(struct rtmp_conn *c, const struct rtmp_msg *m, struct rtmp_c
 void echo_audio(struct rtmp_stream *s, const struct rtmp_msg *m);
 /* The echo publisher stops: its pair goes. */
 void echo_close(struct rtmp_stream *s);
+
+/* echobot.c: the echo account (cfg->echo_account) */
+int echobot_alloc(struct echobot **bp, struct server *srv);
 
 /* server.c */
 /* Listens itself, or as a worker (cfg->worker_channel) takes the sockets

@@ -23,6 +23,7 @@ static void server_destructor(void *arg)
 
 	while (srv->conns.head)
 		conn_destroy_now(srv->conns.head->data);
+	srv->echobot = mem_deref(srv->echobot);
 	srv->eng = mem_deref(srv->eng);   /* after the calls: stops the media thread */
 	if (srv->lfd >= 0) {
 		loop_fd_close(srv->loop, srv->lfd);
@@ -211,6 +212,13 @@ int server_alloc(struct server **srvp, struct loop *loop, const struct rx_config
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (cfg->voice && start_engine(srv))
 		LOGE("voice calls are off: the media engine did not start");
+	/* one echo account session: in the single process, or in worker 1 */
+	if (cfg->echo_account[0] && cfg->worker_index <= 1) {
+		if (!srv->eng)
+			LOGE("the echo account is off: it needs voice calls");
+		else
+			echobot_alloc(&srv->echobot, srv);   /* it logs why if not */
+	}
 	if (cfg->worker_channel >= 0) {
 		err = loop_fd_listen(loop, cfg->worker_channel, LOOP_READ, on_channel, srv);
 	} else {

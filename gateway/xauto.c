@@ -68,10 +68,10 @@ static xmpp_stanza_t *child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *
 	return c;
 }
 
-xmpp_stanza_t *xauto_error_iq(struct xlink *xl, const char *to, const char *id,
+xmpp_stanza_t *xauto_error_iq(struct xsess *xs, const char *to, const char *id,
 			      const char *etype, const char *condition)
 {
-	xmpp_ctx_t *ctx = xsess_ctx(xl->s);
+	xmpp_ctx_t *ctx = xsess_ctx(xs);
 	xmpp_stanza_t *iq = xmpp_iq_new(ctx, "error", id), *err;
 
 	if (!iq)
@@ -86,9 +86,9 @@ xmpp_stanza_t *xauto_error_iq(struct xlink *xl, const char *to, const char *id,
 	return iq;
 }
 
-static void send_result(struct xlink *xl, xmpp_stanza_t *req, xmpp_stanza_t *payload)
+static void send_result(struct xsess *xs, xmpp_stanza_t *req, xmpp_stanza_t *payload)
 {
-	xmpp_stanza_t *iq = xmpp_iq_new(xsess_ctx(xl->s), "result", xmpp_stanza_get_id(req));
+	xmpp_stanza_t *iq = xmpp_iq_new(xsess_ctx(xs), "result", xmpp_stanza_get_id(req));
 
 	if (!iq)
 		return;
@@ -96,13 +96,13 @@ static void send_result(struct xlink *xl, xmpp_stanza_t *req, xmpp_stanza_t *pay
 		xmpp_stanza_set_to(iq, xmpp_stanza_get_from(req));
 	if (payload)
 		xmpp_stanza_add_child(iq, payload);
-	xsess_send(xl->s, iq);
+	xsess_send(xs, iq);
 	xmpp_stanza_release(iq);
 }
 
-static void answer_disco(struct xlink *xl, xmpp_stanza_t *req, const char *node)
+static void answer_disco(struct xsess *xs, xmpp_stanza_t *req, const char *node)
 {
-	xmpp_ctx_t *ctx = xsess_ctx(xl->s);
+	xmpp_ctx_t *ctx = xsess_ctx(xs);
 	xmpp_stanza_t *q = xmpp_stanza_new(ctx), *id;
 
 	if (!q)
@@ -122,11 +122,11 @@ static void answer_disco(struct xlink *xl, xmpp_stanza_t *req, const char *node)
 		if (f)
 			xmpp_stanza_set_attribute(f, "var", features[i]);
 	}
-	send_result(xl, req, q);
+	send_result(xs, req, q);
 	xmpp_stanza_release(q);
 }
 
-bool xauto_handle_iq(struct xlink *xl, xmpp_stanza_t *st)
+bool xauto_handle_iq(struct xsess *xs, xmpp_stanza_t *st)
 {
 	const char *type = xmpp_stanza_get_type(st);
 	xmpp_stanza_t *q;
@@ -134,7 +134,7 @@ bool xauto_handle_iq(struct xlink *xl, xmpp_stanza_t *st)
 	if (!type || strcmp(type, "get"))
 		return false;
 	if (stanza_child(st, "ping", NS_PING)) {
-		send_result(xl, st, NULL);
+		send_result(xs, st, NULL);
 		return true;
 	}
 	q = stanza_child(st, "query", NS_DISCO_INFO);
@@ -144,7 +144,7 @@ bool xauto_handle_iq(struct xlink *xl, xmpp_stanza_t *st)
 		snprintf(ours, sizeof(ours), "%s#%s", CAPS_NODE, caps_ver);
 		if (node && strcmp(node, ours))
 			return false;   /* a node the client may know about */
-		answer_disco(xl, st, node);
+		answer_disco(xs, st, node);
 		return true;
 	}
 	return false;
@@ -168,7 +168,7 @@ static void on_unanswered(void *arg)
 {
 	struct iq_pending *p = arg;
 	struct xlink *xl = p->xl;
-	xmpp_stanza_t *e = xauto_error_iq(xl, p->from, p->id, "cancel", "service-unavailable");
+	xmpp_stanza_t *e = xauto_error_iq(xl->s, p->from, p->id, "cancel", "service-unavailable");
 
 	LOGI("conn %llu: iq %s from %s unanswered: replied service-unavailable",
 	     (unsigned long long)xl->c->id, p->id, p->from);
@@ -218,13 +218,13 @@ void xauto_reset(struct xlink *xl)
 		pending_free(xl->iq_in.head->data);
 }
 
-void xauto_add_caps(struct xlink *xl, xmpp_stanza_t *presence)
+void xauto_add_caps(struct xsess *xs, xmpp_stanza_t *presence)
 {
 	xmpp_stanza_t *c;
 
 	if (stanza_child(presence, "c", NS_CAPS))
 		return;
-	c = child(xsess_ctx(xl->s), presence, "c", NS_CAPS);
+	c = child(xsess_ctx(xs), presence, "c", NS_CAPS);
 	if (c) {
 		xmpp_stanza_set_attribute(c, "hash", "sha-1");
 		xmpp_stanza_set_attribute(c, "node", CAPS_NODE);

@@ -41,16 +41,16 @@ void call_session_down(struct xlink *xl, enum jingle_reason reason);
 /* xauto.c */
 void xauto_global_init(void);
 /* ping and disco#info to us: answered here; true when handled */
-bool xauto_handle_iq(struct xlink *xl, xmpp_stanza_t *st);
+bool xauto_handle_iq(struct xsess *xs, xmpp_stanza_t *st);
 /* A get/set passed to the client: answer service-unavailable if it does not. */
 void xauto_track_iq(struct xlink *xl, xmpp_stanza_t *st);
 /* The client answered (to, id): stop waiting. */
 void xauto_answered(struct xlink *xl, const char *to, const char *id);
 void xauto_reset(struct xlink *xl);
 /* Add our XEP-0115 caps to an available presence. */
-void xauto_add_caps(struct xlink *xl, xmpp_stanza_t *presence);
+void xauto_add_caps(struct xsess *xs, xmpp_stanza_t *presence);
 /* <iq type='error' to id><error type><condition/></error></iq> */
-xmpp_stanza_t *xauto_error_iq(struct xlink *xl, const char *to, const char *id,
+xmpp_stanza_t *xauto_error_iq(struct xsess *xs, const char *to, const char *id,
 			      const char *etype, const char *condition);
 
 #endif

@@ -113,7 +113,7 @@ static void on_iq_timeout(void *arg)
 	struct iq_wait *w = arg;
 	struct xlink *xl = w->xl;
 	const char *me = xsess_jid(xl->s);
-	xmpp_stanza_t *st = xauto_error_iq(xl, me ? me : "", w->id, "wait", "remote-server-timeout");
+	xmpp_stanza_t *st = xauto_error_iq(xl->s, me ? me : "", w->id, "wait", "remote-server-timeout");
 
 	LOGI("conn %llu: iq %s to %s: no answer in %u s", (unsigned long long)xl->c->id, w->id,
 	     w->to, xl->iq_timeout);
@@ -178,7 +178,7 @@ static void on_stanza(struct xsess *s, xmpp_stanza_t *st, void *arg)
 		bool request = type && (!strcmp(type, "get") || !strcmp(type, "set"));
 		if (!request && answer_iq(xl, st))
 			return;
-		if (request && xauto_handle_iq(xl, st))
+		if (request && xauto_handle_iq(xl->s, st))
 			return;
 		if (request)
 			xauto_track_iq(xl, st);
@@ -219,7 +219,7 @@ static void send_available(struct xlink *xl)
 
 	if (!p)
 		return;
-	xauto_add_caps(xl, p);
+	xauto_add_caps(xl->s, p);
 	xsess_send(xl->s, p);
 	xmpp_stanza_release(p);
 }
@@ -499,7 +499,7 @@ static void send_stanza(struct rtmp_conn *c, struct xlink *xl, const char *kind,
 		return;
 	}
 	if (kind[0] == 'p' && !at.type)
-		xauto_add_caps(xl, st);
+		xauto_add_caps(xl->s, st);
 	if (kind[0] == 'i' && !request && at.id)
 		xauto_answered(xl, at.to, at.id);
 	if (xsess_send(xl->s, st) == 0 && txid) {

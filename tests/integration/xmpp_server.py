@@ -675,7 +675,7 @@ _INT = re.compile(r"-?(0[xX][0-9a-fA-F]+|\d+)")
 # ---------------------------------------------------------------------------
 # The quick-start demo: scripts/demo-prosody.sh STATE_DIR [stop|status]
 
-DEMO_USERS = ("alice", "bob")
+DEMO_USERS = ("alice", "bob", "echo")   # echo: the gateway's echo account
 
 
 def _pid_alive(pid, config_file):
@@ -696,7 +696,9 @@ def _read_pid(state_dir):
 
 
 def demo_accounts(state_dir):
-    """alice and bob with random passwords, made once and kept in accounts.txt."""
+    """alice, bob and echo with random passwords, made once and kept in
+    accounts.txt; echo's also alone in echo.pass, for the gateway's
+    --echo-password-file."""
     path = os.path.join(state_dir, "accounts.txt")
     acc = {}
     if os.path.exists(path):
@@ -717,6 +719,11 @@ def demo_accounts(state_dir):
             for u in DEMO_USERS:
                 f.write("%s@localhost %s\n" % (u, acc[u]))
         os.replace(path + "~", path)
+    pw = os.path.join(state_dir, "echo.pass")
+    fd = os.open(pw + "~", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(acc["echo"] + "\n")
+    os.replace(pw + "~", pw)
     return acc
 
 
@@ -764,12 +771,16 @@ def demo(state_dir, action="start", port=5222):
                 p.register(u, acc[u])
         if not os.path.exists(p._store_path("roster", "alice")):
             p.add_roster("alice", "bob")
+        if not os.path.exists(p._store_path("roster", "echo")):
+            p.add_roster("alice", "echo")
+            p.add_roster("bob", "echo")
         p.start(detach=True)          # new session: survives our exit
         print("demo prosody started, PID %d, on 127.0.0.1:%d (log %s)" % (p.pid, port, p.log_file))
     print("CA file (the server's self-signed certificate): %s"
           % os.path.join(state_dir, "certs", "localhost.crt"))
     for u in DEMO_USERS:
-        print("  %s@localhost  password %s" % (u, acc[u]))
+        print("  %s@localhost  password %s%s" % (u, acc[u], "  (the gateway's echo test: call it)"
+                                                if u == "echo" else ""))
     return 0
 
 
