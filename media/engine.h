@@ -115,6 +115,8 @@ struct mcall_stats {
 	uint64_t bad_packets;       /* not RTP, RTCP, DTLS or STUN (RFC 7983), or garbage */
 	uint64_t bad_rtp;           /* truncated or malformed RTP/RTCP */
 	uint64_t wrong_pt;          /* RTP of another payload type (telephone-event counted apart) */
+	uint64_t foreign_ssrc;      /* RTP from an SSRC other than the one played, until it
+	                             * takes over (2 in sequence, none of ours between) */
 	uint64_t telephone_events;  /* RFC 4733 packets recognised (not forwarded yet) */
 	uint64_t srtp_auth_fail;    /* SRTP/SRTCP authentication failures */
 	uint64_t srtp_replay;       /* SRTP/SRTCP replays */

@@ -37,6 +37,7 @@
 #define CNAME_LEN 16
 #define NTP_UNIX_OFFSET 2208988800u
 #define RTP_RATE_KHZ 16
+#define SRC_PROBATION 2           /* packets in sequence for another SSRC to take over */
 
 struct mside;
 
@@ -69,6 +70,11 @@ struct mside {
 	struct msec dtls[2];
 	struct msrtp *srtp[2];    /* per component with DTLS; SDES uses [0] for both */
 	struct rtp_rx_stats rxs;
+	/* the SSRC we play, and another one that may take over (from_source) */
+	bool have_src;
+	uint32_t src_ssrc, cand_ssrc;
+	uint16_t cand_seq;
+	unsigned cand_n;
 	struct mcall_stats st;
 	struct tmr stats_tmr;     /* RTCP and MCALL_EV_STATS */
 	uint32_t last_ts;         /* RTP timestamp of the last packet sent */
@@ -304,6 +310,36 @@ static void recv_rtcp(struct mside *m, unsigned comp, uint8_t *buf, size_t len)
 
 /* --- RTP --- */
 
+/* Whether h comes from the SSRC we play.  The first one heard is it;
+ * another takes over once it has sent SRC_PROBATION packets in sequence
+ * with nothing from ours in between (RFC 3550 A.1's probation, and ours
+ * gone quiet), as when the peer restarts its stream.  The jitter buffer
+ * and the RFC 3550 statistics start over on any SSRC change, so without
+ * this a single stray packet from another SSRC would silence the call:
+ * the jitter buffer would then drop our source as a straggler. */
+static bool from_source(struct mside *m, const struct rtp_hdr *h)
+{
+	if (!m->have_src || h->ssrc == m->src_ssrc) {
+		m->have_src = true;
+		m->src_ssrc = h->ssrc;
+		m->cand_n = 0;
+		return true;
+	}
+	if (m->cand_n && h->ssrc == m->cand_ssrc && h->seq == (uint16_t)(m->cand_seq + 1))
+		m->cand_n++;
+	else
+		m->cand_n = 1;
+	m->cand_ssrc = h->ssrc;
+	m->cand_seq = h->seq;
+	if (m->cand_n < SRC_PROBATION)
+		return false;
+	LOGD("%s: the peer's RTP source changes from %08x to %08x", m->name, m->src_ssrc,
+	     h->ssrc);
+	m->src_ssrc = h->ssrc;
+	m->cand_n = 0;
+	return true;
+}
+
 static void recv_rtp(struct mside *m, unsigned comp, uint8_t *buf, size_t len)
 {
 	const struct mcall_params *p = &m->sh->p;
@@ -322,6 +358,10 @@ static void recv_rtp(struct mside *m, unsigned comp, uint8_t *buf, size_t len)
 			m->st.telephone_events++;
 		else
 			m->st.wrong_pt++;
+		return;
+	}
+	if (!from_source(m, &h)) {
+		m->st.foreign_ssrc++;
 		return;
 	}
 	m->st.rtp_recv++;
