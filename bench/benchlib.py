@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -139,6 +140,7 @@ class Server:
 
     def __init__(self, run, key, label):
         self.run, self.key, self.label = run, key, label
+        self.logname = key   # the log file in Run's folder
         self.proc, self.port, self.argv, self.crashes = None, None, None, []
 
     @property
@@ -155,7 +157,7 @@ class Server:
     def start(self):
         self.port = free_port()
         self.argv = self.argv_for(self.port)
-        self.proc = self.run.start(self.argv, self.key)
+        self.proc = self.run.start(self.argv, self.logname)
         if not wait_listening(self.port, self.proc):
             tail = "\n".join(self.run.tail(self.proc))
             self.run.stop(self.proc)
@@ -247,6 +249,86 @@ class Floor(Server):
         return "bench/floor.c"
 
 
+class OursCall(Ours):
+    """Our gateway for voice calls (paths (b) and (c)): a private prosody on
+    127.0.0.1 (tests/integration/xmpp_server.py, with websocket for the
+    StanzaJS peer of path (c)), accounts u0, u1, ... sharing one password,
+    and a gateway that trusts prosody's certificate and keeps ICE on
+    127.0.0.1.  Its own process tree is what rtmpload measures; prosody is
+    idle while frames flow (the media goes gateway to gateway, or gateway to
+    peer, over UDP)."""
+
+    PASSWORD = "bench-call-pw"
+
+    def __init__(self, run, build, extra=()):
+        super().__init__(run, build, extra)
+        self.logname = "ours-call"
+        self.xmpp = None
+        self.accounts = 0
+        self.runs = 0
+
+    def start_xmpp(self):
+        if self.xmpp is not None and self.xmpp.alive():
+            return
+        if self.xmpp is not None:
+            self.xmpp.close()
+        sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+        import xmpp_server   # noqa: E402  (tests/integration/)
+        try:
+            # 4096 SCRAM iterations, as test_xmpp_scale.py: logins are not what we measure
+            self.xmpp = xmpp_server.Prosody(log_level="warn", iterations=4096, websocket=True)
+        except xmpp_server.ProsodyError as e:
+            raise BenchError("prosody did not start: %s" % e)
+        self.accounts = 0
+
+    def ensure_accounts(self, n):
+        """u0 .. u(n-1) exist (the files are written directly; one PBKDF2)."""
+        if n > self.accounts:
+            self.xmpp.register_many([("u%d" % i, self.PASSWORD)
+                                     for i in range(self.accounts, n)])
+            self.accounts = n
+
+    def start(self):
+        self.start_xmpp()
+        super().start()
+
+    def argv_for(self, port):
+        return super().argv_for(port) + ["--xmpp-cafile", self.xmpp.ca_file,
+                                         "--media-addresses", "127.0.0.1"]
+
+    def check(self, what):
+        if self.xmpp is not None and not self.xmpp.alive():
+            self.crashes.append({"during": what, "returncode": None,
+                                 "log_tail": ["prosody exited"]})
+            log("prosody EXITED during %s; restarting it and the gateway" % what)
+            self.stop()
+            self.start()
+            return False
+        return super().check(what)
+
+    def account(self, user):
+        """One more account (path (c)'s peer), with the same password."""
+        self.xmpp.register_many([(user, self.PASSWORD)])
+        return "%s@%s" % (user, self.xmpp.domain)
+
+    def call_args(self, calls):
+        """rtmpload's flags for `calls` calls (accounts u0 .. u<2 calls - 1>),
+        with a resource new to this run, so that no session of an earlier
+        run is still being replaced."""
+        self.runs += 1
+        self.ensure_accounts(2 * calls)
+        jid = "u%%d@%s/b%d" % (self.xmpp.domain, self.runs)
+        return ["--call", jid, "--call-password", self.PASSWORD,
+                "--call-server", "127.0.0.1:%d" % self.xmpp.port,
+                "--setup-timeout", "%g" % (20 + calls / 5.0), "--setup-par", "32"]
+
+    def stop(self):
+        super().stop()
+        if self.xmpp is not None:
+            self.xmpp.close()
+            self.xmpp = None
+
+
 # ---- /proc --------------------------------------------------------------
 def proc_tree(pid):
     """PIDs of pid and its descendants."""
@@ -306,7 +388,8 @@ class Load:
             a += ["--raw", raw]
         return a + list(extra)
 
-    def start(self, server, flv, pairs, duration, prefix="echo/p", extra=(), raw=True):
+    def start(self, server, flv, pairs, duration, prefix="echo/p", extra=(), raw=True,
+              timeout=None):
         """Start rtmpload in the background; finish() collects it."""
         self.n += 1
         rawp = self.run.path("raw-%d.bin" % self.n) if raw else None
@@ -315,11 +398,20 @@ class Load:
             p = self.run.start(self.argv(server, flv, pairs, duration, prefix, extra, rawp),
                                "load-%d" % self.n, stdout=f)
         p.out, p.raw = out, rawp
-        p.timeout = duration + 60 + pairs / 20.0
+        p.timeout = timeout or duration + 60 + pairs / 20.0
         p.t0 = time.monotonic()
         return p
 
     def finish(self, p):
+        """(report, latencies in ms of the frames received) of a run."""
+        res, recs = self.collect(p)
+        lat = np.zeros(0)
+        if recs is not None:
+            lat = recs["lat"][recs["lat"] >= 0] / 1e6   # ms
+        return res, lat
+
+    def collect(self, p):
+        """(report, the --raw records as a RAW array or None) of a run."""
         try:
             p.wait(max(1, p.timeout - (time.monotonic() - p.t0)))
         except subprocess.TimeoutExpired:
@@ -334,14 +426,12 @@ class Load:
             raise BenchError("rtmpload failed (rc %s): %s"
                              % (p.returncode, "\n".join(self.run.tail(p))))
         res["rc"] = p.returncode
-        lat = np.zeros(0)
+        recs = None
         if p.raw and os.path.exists(p.raw):
             recs = np.fromfile(p.raw, dtype=RAW)
-            got = recs["lat"] >= 0
-            lat = recs["lat"][got] / 1e6   # ms
             os.remove(p.raw)
         os.remove(p.out)
-        return res, lat
+        return res, recs
 
     def once(self, server, flv, pairs, duration, **kw):
         return self.finish(self.start(server, flv, pairs, duration, **kw))

@@ -118,6 +118,30 @@ static void print_snap(FILE *out, const struct load *ld)
 		(unsigned long long)b->rss_kb, (unsigned long long)b->hwm_kb);
 }
 
+/* Call mode: how the calls went and how the callee's timestamps were
+ * mapped (loadcall.c). */
+static void print_call(FILE *out, const struct load *ld)
+{
+	uint64_t with_off = 0, unmatched = 0, conflicts = 0, ended = 0;
+
+	if (!load_call_mode(ld)) {
+		fprintf(out, "  \"call\": null,\n");
+		return;
+	}
+	for (uint32_t i = 0; i < ld->o.pairs; i++) {
+		const struct pair *p = &ld->pairs[i];
+		with_off += p->have_off;
+		unmatched += p->unmatched + p->npend;
+		conflicts += p->off_conflicts;
+		ended += p->ended;
+	}
+	fprintf(out, "  \"call\": {\"settle_ms\": %u, \"pairs_with_offset\": %llu, "
+		"\"unmatched\": %llu, \"offset_conflicts\": %llu, \"ended_early\": %llu, "
+		"\"first_end\": \"%s\"},\n", ld->o.settle_ms, (unsigned long long)with_off,
+		(unsigned long long)unmatched, (unsigned long long)conflicts,
+		(unsigned long long)ended, ld->call_end);
+}
+
 static double tv_s(const struct timeval *tv)
 {
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
@@ -147,8 +171,9 @@ int load_report(struct load *ld, FILE *out)
 		ld->o.pairs, ld->nready, ld->nfailed, ld->first_why ? ld->first_why : "");
 	fprintf(out, "  \"packet_ms\": %u, \"frames_per_pair\": %u, \"seek_ts\": %u,\n",
 		ld->flv.step_ms, ld->nframes, ld->flv.n ? ld->flv.frames[ld->seek_idx].ts : 0);
-	fprintf(out, "  \"setup_s\": %.3f, \"stream_s\": %.3f,\n",
-		ld->t_stream ? (double)(ld->t_stream - ld->t_setup) / 1e9 - 0.1 : 0, stream_s);
+	fprintf(out, "  \"setup_s\": %.3f, \"stream_s\": %.3f, \"t_stream_ns\": %lld,\n",
+		ld->t_stream ? (double)(ld->t_stream - ld->t_setup - ld->start_delay) / 1e9 : 0,
+		stream_s, (long long)ld->t_stream);
 	fprintf(out, "  \"sent\": %llu, \"received\": %llu, \"lost\": %llu, \"duplicated\": %llu, "
 		"\"late\": %llu, \"reordered\": %llu, \"unknown\": %llu, \"corrupt\": %llu, "
 		"\"send_errors\": %llu, \"pairs_with_loss\": %llu, \"play_frames\": %llu,\n",
@@ -169,6 +194,7 @@ int load_report(struct load *ld, FILE *out)
 		pct(slip, nslip, 0.5) / MS, pct(slip, nslip, 0.99) / MS,
 		nslip ? (double)slip[nslip - 1] / MS : 0);
 	print_snap(out, ld);
+	print_call(out, ld);
 	fprintf(out, "  \"generator\": {\"cpu_s\": %.3f, \"util\": %.3f}\n}\n", gen,
 		stream_s > 0 ? gen / stream_s : 0);
 	mem_deref(lat);

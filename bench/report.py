@@ -1,13 +1,15 @@
 """The text table and the gnuplot plots of a bench run, drawn from its
-results.json alone (so `bench/run.py --replot DIR` can redraw them)."""
+results.json alone (so `bench/run.py --replot DIR` can redraw them).
+Paths: (a) RTMP -> echo -> RTMP, (b) RTMP -> Jingle -> RTMP, (c) RTMP -> RTP."""
 import os
 import shutil
 import subprocess
 
-LABEL = {"ours": "rtmp2xmpp", "nginx": "nginx-rtmp", "floor": "floor", "floor_tcp": "floor-tcp"}
+LABEL = {"ours": "rtmp2xmpp", "nginx": "nginx-rtmp", "floor": "floor", "floor_tcp": "floor-tcp",
+         "ours_call": "rtmp2xmpp (calls)"}
 COLOR = {"ours": "#d62728", "nginx": "#1f77b4", "floor": "#7f7f7f", "floor_tcp": "#2ca02c"}
 VS = ("nginx", "floor", "floor_tcp")
-ORDER = ("ours",) + VS
+ORDER = ("ours",) + VS + ("ours_call",)
 
 
 def ordered(d):
@@ -23,27 +25,34 @@ def fmt(v, w=8, d=3):
     return ("%.*f" % (d, v)).rjust(w)
 
 
+TITLE = {"a": "RTMP -> echo -> RTMP", "b": "RTMP -> Jingle -> RTMP", "c": "RTMP -> RTP"}
+
+
 def header(r):
     m = r["machine"]
     lines = [
-        "rtmp2xmpp benchmark, path (a): RTMP -> echo -> RTMP",
+        "rtmp2xmpp benchmark, " + ", ".join("path (%s): %s" % (k, TITLE[k])
+                                            for k in sorted(r["paths"])),
         "%s, mode %s, command: %s" % (r["date"], r["mode"], r["command"]),
         "machine: %d x %s, Linux %s, load average %.2f before, %.2f after"
         % (m["nproc"], m["cpu_model"], m["kernel"], m["loadavg_before"][0],
            m["loadavg_after"][0]),
     ]
     s = r.get("stream")
-    if s:
+    if s and "a" in r["paths"]:
         lines.append("stream: %s (%d ms packets, looped), %g s per run, %d round(s), "
                      "servers interleaved" % (s["file"], s["packet_ms"], s["duration_s"],
                                               s["rounds"]))
+    elif s:
+        lines.append("stream: %s (%d ms packets, looped)" % (s["file"], s["packet_ms"]))
     return lines
 
 
-def latency_table(a):
-    out = ["", "Added latency per frame, ms: publisher send() -> relay -> player recv()",
+def latency_table(a, title="Added latency per frame, ms: publisher send() -> relay -> "
+                              "player recv()", unit="stream"):
+    out = ["", title,
            "streams  server       frames  lost  dup  late     p50      p90      p99    p99.9"
-           "      max   jitter  cpu ms/stream-s"]
+           "      max   jitter  cpu ms/%s-s" % unit]
     for lv in a["latency"]:
         for key, x in ordered(lv["servers"]):
             out.append("%7d  %-10s %8d %5d %4d %5d %s %s %s %s %s %s %s" % (
@@ -60,12 +69,12 @@ def latency_table(a):
     return out
 
 
-def capacity_table(a):
+def capacity_table(a, what="echo calls"):
     cap = a.get("capacity")
     if not cap:
         return []
-    out = ["", "Capacity, echo calls (clean: every frame arrives once and intact, p99 <= %g ms)"
-           % cap["p99_limit_ms"],
+    out = ["", "Capacity, %s (clean: every frame arrives once and intact, p99 <= %g ms)"
+           % (what, cap["p99_limit_ms"]),
            "server      calls  ready   lost     p50      p99    p99.9  cpu ms/call-s  "
            "RSS KiB/call  gen util  clean"]
     for key, c in ordered(cap["servers"]):
@@ -79,6 +88,36 @@ def capacity_table(a):
         "%s %s%s" % (LABEL[k], c["highest_clean"],
                      "" if c["stopped_by"] else " (every step clean; ramp ended)")
         for k, c in ordered(cap["servers"])))
+    for k, c in ordered(cap["servers"]):
+        if "highest_loose" in c:
+            out.append("%s: highest count with no frame lost and p99 <= %g ms: %d%s"
+                       % (LABEL[k], c["loose_p99_ms"], c["highest_loose"],
+                          " (stopped by %s)" % c["loose_stopped_by"] if c["loose_stopped_by"]
+                          else " (ramp ended)"))
+    return out
+
+
+def path_c_lines(c):
+    out = ["", "== Path (c): %s (%g s per run, %d round(s))" % (TITLE["c"], c["duration_s"],
+                                                               c["rounds"]),
+           "", "Latency per frame, ms: caller send() -> gateway -> SRTP -> StanzaJS/werift "
+           "RTP arrival (%d ms settle); jitter: RFC 3550 on the RTP side" % c["settle_ms"],
+           "  calls   frames  lost  dup  late     p50      p90      p99    p99.9      max  "
+           "rtp jitter  cpu ms/leg-s"]
+    for lv in c["latency"]:
+        x = lv["servers"]["ours"]
+        out.append("%7d %8d %5d %4d %5d %s %s %s %s %s %11s %13s" % (
+            lv["streams"], x["frames"], x["lost"], x["duplicated"], x["late"], fmt(x["p50"]),
+            fmt(x["p90"]), fmt(x["p99"]), fmt(x["p99_9"]), fmt(x["max"]),
+            fmt(x["rtp_jitter_ms"]["mean"], 11), fmt(x["cpu_ms_per_leg_s"], 13)))
+    for lv in c["latency"]:
+        x = lv["servers"]["ours"]
+        if x["corrupt"] or x["unknown"] or x["unmatched"] or x["calls_without_base"] or \
+                x["lost_at_start_max"] or x["failed_pairs"]:
+            out.append("  %d call(s): %d corrupt, %d unknown, %d never mapped, %d calls without "
+                       "a timestamp base, up to %d frames lost at a call's start, %d failed"
+                       % (lv["streams"], x["corrupt"], x["unknown"], x["unmatched"],
+                          x["calls_without_base"], x["lost_at_start_max"], x["failed_pairs"]))
     return out
 
 
@@ -105,6 +144,12 @@ def extra_tables(a, r):
             out.append("  %-10s %-30s publish (FFmpeg plays): %s; play (FFmpeg publishes): %s"
                        % (LABEL[v["server"]], v["stream"], v["publish"]["verdict"],
                           v["play"]["verdict"]))
+    return out
+
+
+def server_lines(r):
+    """Crashes and warnings of every server (ours_call: the gateway of the calls)."""
+    out = []
     for key, s in ordered(r.get("servers", {})):
         for c in s.get("crashes", []):
             out.append("  !! %s exited during %s (rc %s)" % (LABEL[key], c["during"],
@@ -115,12 +160,48 @@ def extra_tables(a, r):
     return out
 
 
+def call_lines(b):
+    """How the calls of path (b) went: set-up, offsets learnt, early ends."""
+    out = []
+    for lv in b["latency"]:
+        x = lv["servers"].get("ours", {})
+        c = x.get("call")
+        if c:
+            out.append("  %d call(s): offsets learnt for %d call-runs, %d frames never mapped, "
+                       "%d offset conflicts, %d calls ended early%s; set-up up to %.1f s"
+                       % (lv["streams"], c["pairs_with_offset"], c["unmatched"],
+                          c["offset_conflicts"], c["ended_early"],
+                          " (" + c["first_end"] + ")" if c["first_end"] else "",
+                          x.get("setup_s_max", 0)))
+    return out
+
+
+def path_b_lines(b):
+    lines = ["", "== Path (b): %s (%g s per run, %d round(s), servers interleaved)"
+             % (TITLE["b"], b["duration_s"], b["rounds"])]
+    lines += latency_table(b, "Added latency per frame, ms: caller send() -> gateway -> SRTP "
+                              "-> gateway -> callee recv() (ours, %d ms settle); publisher "
+                              "-> relay -> player (nginx-rtmp, floor)" % b.get("settle_ms", 0),
+                           "leg")
+    lines += call_lines(b)
+    if b.get("cpu_note"):
+        lines += ["", b["cpu_note"]]
+    return lines + capacity_table(b, "calls")
+
+
 def table(r):
-    a = r["paths"]["a"]
-    lines = header(r) + latency_table(a)
-    if a.get("cpu_note"):
-        lines += ["", a["cpu_note"]]
-    lines += capacity_table(a) + extra_tables(a, r)
+    lines = header(r)
+    a, b, c = (r["paths"].get(k) for k in "abc")
+    if a:
+        lines += latency_table(a)
+        if a.get("cpu_note"):
+            lines += ["", a["cpu_note"]]
+        lines += capacity_table(a) + extra_tables(a, r)
+    if b:
+        lines += path_b_lines(b)
+    if c:
+        lines += path_c_lines(c)
+    lines += server_lines(r)
     return "\n".join(lines) + "\n"
 
 
@@ -135,18 +216,20 @@ def write_dat(path, rows):
             f.write(" ".join(str(x) for x in row) + "\n")
 
 
-def plot_cdf(r, outdir, tmp):
-    levels = r["paths"]["a"]["latency"]
+def plot_cdf(r, outdir, tmp, path="a", name="latency-cdf.png"):
+    if not r["paths"].get(path, {}).get("latency"):
+        return None
+    levels = r["paths"][path]["latency"]
     cmds = ["set terminal pngcairo size %d,760 font 'sans,10'" % (420 * len(levels)),
-            "set output '%s'" % os.path.join(outdir, "latency-cdf.png"),
-            "set multiplot layout 2,%d title 'Path (a) RTMP -> echo -> RTMP: added latency "
-            "per frame (%s)'" % (len(levels), r["date"]),
+            "set output '%s'" % os.path.join(outdir, name),
+            "set multiplot layout 2,%d title 'Path (%s) %s: added latency "
+            "per frame (%s)'" % (len(levels), path, TITLE[path], r["date"]),
             "set logscale x", "set grid", "set key bottom right", "set format x '%g'"]
     for row in ("cdf", "ccdf"):
         for lv in levels:
             plots = []
             for key, x in ordered(lv["servers"]):
-                dat = os.path.join(tmp, "cdf-%s-%d.dat" % (key, lv["streams"]))
+                dat = os.path.join(tmp, "cdf-%s-%s-%d.dat" % (path, key, lv["streams"]))
                 write_dat(dat, x["cdf"])
                 col = "2" if row == "cdf" else "(1-$2 > 0 ? 1-$2 : 1/0)"
                 plots.append("'%s' using 1:%s with lines lw 2 lc rgb '%s' title '%s'"
@@ -164,7 +247,7 @@ def plot_cdf(r, outdir, tmp):
 
 
 def plot_capacity(r, outdir, tmp):
-    cap = r["paths"]["a"].get("capacity")
+    cap = r["paths"].get("a", {}).get("capacity")
     if not cap:
         return None
     cmds = ["set terminal pngcairo size 1100,460 font 'sans,10'",
@@ -213,4 +296,5 @@ def plots(r, outdir, tmp):
     """Draw both plots; returns a list of problems (empty when fine)."""
     if not gnuplot_ok():
         return ["gnuplot is not installed (apt-get install gnuplot-nox): no plots"]
-    return [e for e in (plot_cdf(r, outdir, tmp), plot_capacity(r, outdir, tmp)) if e]
+    return [e for e in (plot_cdf(r, outdir, tmp), plot_cdf(r, outdir, tmp, "b", "latency-cdf-b.png"),
+                        plot_capacity(r, outdir, tmp)) if e]

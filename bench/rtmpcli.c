@@ -176,6 +176,20 @@ static int send_cmd(struct cli *c, struct buf *b, int err, uint32_t csid, uint32
 	return err;
 }
 
+static int write_login(struct buf *b, const struct cli_login *l)
+{
+	int bad = amf0_w_obj_start(b) || amf0_w_key(b, "username") || amf0_w_str(b, l->username) ||
+		  amf0_w_key(b, "domain") || amf0_w_str(b, l->domain) ||
+		  amf0_w_key(b, "password") || amf0_w_str(b, l->password) ||
+		  amf0_w_key(b, "resource") || amf0_w_str(b, l->resource);
+
+	if (l->host[0])
+		bad = bad || amf0_w_key(b, "host") || amf0_w_str(b, l->host);
+	if (l->port)
+		bad = bad || amf0_w_key(b, "port") || amf0_w_num(b, l->port);
+	return bad || amf0_w_obj_end(b);
+}
+
 static int send_connect(struct cli *c)
 {
 	struct buf b;
@@ -196,7 +210,7 @@ static int send_connect(struct cli *c)
 		      amf0_w_key(&b, "audioCodecs") || amf0_w_num(&b, 4071) ||
 		      amf0_w_key(&b, "videoCodecs") || amf0_w_num(&b, 252) ||
 		      amf0_w_key(&b, "videoFunction") || amf0_w_num(&b, 1);
-	bad = bad || amf0_w_obj_end(&b);
+	bad = bad || amf0_w_obj_end(&b) || (c->login && write_login(&b, c->login));
 	return send_cmd(c, &b, bad ? ENOMEM : 0, CS_CMD, 0);
 }
 
@@ -320,6 +334,8 @@ static int on_command(struct cli *c, const struct rtmp_msg *m)
 		return on_result(c, &r, name[1] == 'r');
 	if (!strcmp(name, "onStatus"))
 		on_status(c, &r);
+	else if (c->invokeh && !amf0_skip(&r))
+		c->invokeh(c, name, &r);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include "amf0.h"
 #include "buf.h"
 #include "chunk.h"
 
@@ -37,8 +38,25 @@ typedef void (cli_audio_h)(struct cli *c, const struct rtmp_msg *m, int64_t now_
 /* The stream started (err 0) or the connection failed (err, c->why set;
  * the socket is closed already). */
 typedef void (cli_state_h)(struct cli *c, int err);
+/* The server invoked a method we do not handle ourselves (jingle_state):
+ * args reads the values after the transaction id (the null command object
+ * first).  It may close c. */
+typedef void (cli_invoke_h)(struct cli *c, const char *name, struct amf0_r *args);
 
 #define CLI_NAME_MAX 64
+#define CLI_FIELD_MAX 64
+
+/* Login at connect (client-api.md "Connection"): connect's first extra
+ * argument, {username, domain, password, resource, host, port}; host and
+ * port are left out when empty. */
+struct cli_login {
+	char username[CLI_FIELD_MAX];
+	char domain[CLI_FIELD_MAX];
+	char password[CLI_FIELD_MAX];
+	char resource[CLI_FIELD_MAX];
+	char host[CLI_FIELD_MAX];
+	uint16_t port;
+};
 
 struct cli {
 	int fd;
@@ -60,6 +78,8 @@ struct cli {
 	bool want_write;
 	cli_audio_h *audioh;
 	cli_state_h *stateh;
+	cli_invoke_h *invokeh;        /* optional: set after cli_init() */
+	const struct cli_login *login;   /* optional: set after cli_init() */
 	void *arg;
 };
 

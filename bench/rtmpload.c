@@ -13,7 +13,13 @@
  * Output: a JSON report on stdout (see loadstats.c), optionally the
  * per-frame records (--raw) and pair 0's received audio as FLV (--record).
  * Modes: pair (default), play (players only: count and record what
- * arrives from another publisher, e.g. FFmpeg), publish (publishers only). */
+ * arrives from another publisher, e.g. FFmpeg), publish (publishers only).
+ *
+ * With --call, each pair is a voice call instead of an echo stream: the
+ * player logs in at connect as one XMPP user and answers on "incoming",
+ * the publisher logs in as another and publishes to the player's JID.
+ * Frames go out once both sides report the call active, plus a settle
+ * time; loadcall.c maps the callee's timestamps back to the sent frames. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -112,7 +118,7 @@ static void arm(struct load *ld)
 
 /* ---- pairs ------------------------------------------------------------ */
 
-static const struct flv_frame *frame_of(const struct load *ld, const struct pair *p, uint32_t k)
+const struct flv_frame *load_frame_of(const struct load *ld, const struct pair *p, uint32_t k)
 {
 	return &ld->flv.frames[(ld->seek_idx + p->idx + k) % ld->flv.n];
 }
@@ -134,7 +140,12 @@ static void plan(struct load *ld, struct pair *p)
 
 static void end_stream(struct load *ld);
 
-static void pair_fail(struct pair *p, const char *why)
+bool load_call_mode(const struct load *ld)
+{
+	return ld->o.call_jid != NULL;
+}
+
+void load_pair_fail(struct pair *p, const char *why)
 {
 	struct load *ld = p->ld;
 
@@ -157,10 +168,12 @@ static void pair_fail(struct pair *p, const char *why)
 	}
 }
 
-static void pair_ready(struct pair *p)
+void load_pair_ready(struct pair *p)
 {
 	struct load *ld = p->ld;
 
+	if (p->ready || p->failed)
+		return;
 	p->ready = true;
 	ld->in_setup--;
 	ld->nready++;
@@ -172,15 +185,16 @@ static void on_state(struct cli *c, int err)
 	struct pair *p = c->arg;
 
 	if (err) {
-		pair_fail(p, c->why);
+		load_pair_fail(p, c->why);
 		return;
 	}
 	if (c == &p->play && p->ld->o.mode == MODE_PAIR) {
 		if (cli_start(&p->pub))
-			pair_fail(p, "socket for the publisher");
+			load_pair_fail(p, "socket for the publisher");
 		return;
 	}
-	pair_ready(p);
+	if (!load_call_mode(p->ld) || call_up(p))
+		load_pair_ready(p);
 }
 
 /* Binary search for the frame with media time rel among those sent. */
@@ -202,11 +216,6 @@ static void on_audio(struct cli *c, const struct rtmp_msg *m, int64_t now)
 {
 	struct pair *p = c->arg;
 	struct load *ld = p->ld;
-	const struct flv_frame *fr;
-	uint32_t rel = m->ts - ld->flv.frames[ld->seek_idx].ts;
-	int64_t transit;
-	struct rec *r;
-	int k;
 
 	if (p->record)
 		flvf_write_audio(p->record, m->ts, m->body, m->len);
@@ -214,6 +223,20 @@ static void on_audio(struct cli *c, const struct rtmp_msg *m, int64_t now)
 		ld->play_frames++;
 		return;
 	}
+	if (load_call_mode(ld))
+		call_audio(p, m, now);
+	else
+		load_frame(p, m->ts - ld->flv.frames[ld->seek_idx].ts, m->body, m->len, now);
+}
+
+void load_frame(struct pair *p, uint32_t rel, const uint8_t *body, uint32_t len, int64_t now)
+{
+	struct load *ld = p->ld;
+	const struct flv_frame *fr;
+	int64_t transit;
+	struct rec *r;
+	int k;
+
 	if ((k = find(p, rel)) < 0) {
 		p->unknown++;
 		return;
@@ -226,8 +249,8 @@ static void on_audio(struct cli *c, const struct rtmp_msg *m, int64_t now)
 	r->recv = now;
 	p->got++;
 	ld->total_got++;
-	fr = frame_of(ld, p, (uint32_t)k);
-	if (m->len != fr->len || memcmp(m->body, fr->body, fr->len))
+	fr = load_frame_of(ld, p, (uint32_t)k);
+	if (!call_same(ld, fr, body, len))
 		p->corrupt++;
 	if (p->any_rx && rel < p->max_rel)
 		p->reordered++;
@@ -251,7 +274,7 @@ static void start_pair(struct load *ld, struct pair *p)
 	ld->in_setup++;
 	p->started = true;
 	if (cli_start(first))
-		pair_fail(p, "socket");
+		load_pair_fail(p, "socket");
 }
 
 static void start_more(struct load *ld)
@@ -262,17 +285,26 @@ static void start_more(struct load *ld)
 
 /* ---- phases ----------------------------------------------------------- */
 
+/* CPU and memory from here to end_stream(): the stream window, without
+ * the start delay (in call mode the ICE and DTLS handshakes may still be
+ * finishing during it). */
+static void snap_start(struct load *ld)
+{
+	ld->snapped = true;
+	proc_snap(ld->o.server_pid, &ld->srv0);
+	getrusage(RUSAGE_SELF, &ld->ru0);
+}
+
 static void begin_stream(struct load *ld)
 {
-	int64_t now = cli_now_ns(), t0 = now + START_DELAY;
+	int64_t now = cli_now_ns(), t0 = now + ld->start_delay;
 	uint64_t step = (uint64_t)ld->flv.step_ms * MS;
 	uint32_t j = 0;
 
 	ld->phase = PH_STREAM;
 	ld->t_stream = t0;
-	proc_snap(ld->o.server_pid, &ld->srv0);
-	getrusage(RUSAGE_SELF, &ld->ru0);
 	if (ld->o.mode == MODE_PLAY) {
+		snap_start(ld);
 		ld->deadline = now + (int64_t)(ld->o.duration * NS);
 		return;
 	}
@@ -290,10 +322,16 @@ static void end_stream(struct load *ld)
 {
 	if (ld->phase != PH_STREAM)
 		return;
+	if (!ld->snapped)
+		snap_start(ld);
 	ld->t_end = cli_now_ns();
 	proc_snap(ld->o.server_pid, &ld->srv1);
 	getrusage(RUSAGE_SELF, &ld->ru1);
 	ld->phase = ld->o.mode == MODE_PAIR && ld->total_got < ld->total_sent ? PH_DRAIN : PH_DONE;
+	/* A caller without a player (path (c)) stays connected for the drain:
+	 * hanging up at once could cut the last frames off on their way. */
+	if (ld->o.mode == MODE_PUBLISH && load_call_mode(ld))
+		ld->phase = PH_DRAIN;
 	ld->deadline = ld->t_end + (int64_t)ld->o.drain_ms * MS;
 }
 
@@ -304,9 +342,11 @@ static void send_due(struct load *ld)
 
 	if (read(ld->tfd, &x, sizeof(x)) < 0 && errno != EAGAIN)
 		return;
+	if (!ld->snapped)
+		snap_start(ld);
 	while (ld->nheap && due(ld->heap[0]) <= now + SEND_SLACK) {
 		struct pair *p = ld->heap[0];
-		const struct flv_frame *fr = frame_of(ld, p, p->k);
+		const struct flv_frame *fr = load_frame_of(ld, p, p->k);
 		struct rec *r = &p->recs[p->k];
 		uint32_t ts = ld->flv.frames[ld->seek_idx].ts + r->rel;
 
@@ -314,7 +354,7 @@ static void send_due(struct load *ld)
 		if (cli_send_audio(&p->pub, ts, fr->body, fr->len)) {
 			r->sent = 0;
 			p->send_err++;
-			pair_fail(p, "publisher connection lost");
+			load_pair_fail(p, "publisher connection lost");
 			continue;
 		}
 		ld->total_sent++;
@@ -349,7 +389,7 @@ static void check_deadline(struct load *ld)
 		ld->next_setup = ld->o.pairs;   /* start no more */
 		for (uint32_t i = 0; i < ld->o.pairs; i++)
 			if (!ld->pairs[i].ready)
-				pair_fail(&ld->pairs[i], "setup timeout");
+				load_pair_fail(&ld->pairs[i], "setup timeout");
 	} else if (ld->phase == PH_STREAM) {
 		end_stream(ld);   /* play mode: the duration is over */
 		ld->phase = PH_DONE;
@@ -446,6 +486,9 @@ static int init(struct load *ld)
 			plan(ld, p);
 		}
 	}
+	if (load_call_mode(ld) && (err = call_init(ld)))
+		return fprintf(stderr, "rtmpload: --call: %s\n", strerror(err)), err;
+	ld->start_delay = load_call_mode(ld) ? (int64_t)ld->o.settle_ms * MS : START_DELAY;
 	if (ld->o.record && ld->o.mode != MODE_PUBLISH) {
 		ld->pairs[0].record = fopen(ld->o.record, "wb");
 		if (!ld->pairs[0].record || flvf_write_header(ld->pairs[0].record))
@@ -463,6 +506,7 @@ static void fini(struct load *ld)
 		if (ld->pairs[i].record)
 			fclose(ld->pairs[i].record);
 	}
+	call_fini(ld);
 	mem_deref(ld->pairs);
 	mem_deref(ld->heap);
 	flvf_free(&ld->flv);
@@ -488,7 +532,15 @@ static void usage(void)
 		"  --server-pid PID   report this process's CPU and memory over the stream\n"
 		"  --raw FILE         per-frame records: u32 pair, u32 media ms, i64 sent ns\n"
 		"                     (from the stream start), i64 latency ns (-1: lost)\n"
-		"  --record FILE      pair 0's received audio as FLV\n");
+		"  --record FILE      pair 0's received audio as FLV\n"
+		"voice calls (paths (b) and (c)):\n"
+		"  --call JIDFMT      pair i logs in at connect: the publisher as JIDFMT with 2i,\n"
+		"                     the player as 2i+1 (user@domain/resource, one %%d); the\n"
+		"                     player plays \"" ANSWER_NAME "\", the publisher publishes its JID\n"
+		"  --call-to JIDFMT   --mode publish: call this JID instead (%%d: the pair)\n"
+		"  --call-password PW the accounts' password\n"
+		"  --call-server H:P  the XMPP server the gateway logs in to\n"
+		"  --settle-ms MS     wait after the last call is up (default 500)\n");
 }
 
 static int parse(struct load_opts *o, int argc, char **argv)
@@ -499,12 +551,15 @@ static int parse(struct load_opts *o, int argc, char **argv)
 		{"seek", 1, NULL, 's'}, {"setup-par", 1, NULL, 'P'}, {"setup-timeout", 1, NULL, 'T'},
 		{"drain-ms", 1, NULL, 'D'}, {"late-ms", 1, NULL, 'L'}, {"server-pid", 1, NULL, 'S'},
 		{"raw", 1, NULL, 'r'}, {"record", 1, NULL, 'R'}, {"help", 0, NULL, 'h'},
+		{"call", 1, NULL, 'c'}, {"call-to", 1, NULL, 't'}, {"call-password", 1, NULL, 'w'},
+		{"call-server", 1, NULL, 'x'}, {"settle-ms", 1, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 
 	*o = (struct load_opts){.prefix = "echo/p", .pairs = 1, .duration = 10, .setup_par = 32,
-				.drain_ms = 2000, .late_ms = 50, .setup_timeout = -1};
+				.drain_ms = 2000, .late_ms = 50, .setup_timeout = -1, .call_pw = "",
+				.settle_ms = 500};
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u': o->url = optarg; break;
@@ -524,10 +579,16 @@ static int parse(struct load_opts *o, int argc, char **argv)
 		case 'S': o->server_pid = atoi(optarg); break;
 		case 'r': o->raw = optarg; break;
 		case 'R': o->record = optarg; break;
+		case 'c': o->call_jid = optarg; break;
+		case 't': o->call_to = optarg; break;
+		case 'w': o->call_pw = optarg; break;
+		case 'x': o->call_server = optarg; break;
+		case 'W': o->settle_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default: usage(); return EINVAL;
 		}
 	}
-	if (!o->url || !o->flv || !o->pairs || o->duration <= 0 || !o->setup_par) {
+	if (!o->url || !o->flv || !o->pairs || o->duration <= 0 || !o->setup_par ||
+	    (o->call_jid && o->mode == MODE_PLAY) || (o->call_to && !o->call_jid)) {
 		usage();
 		return EINVAL;
 	}

@@ -18,11 +18,19 @@ gateway, nginx-rtmp (one worker) and the floor on 127.0.0.1, and for path
      RTMP extended-timestamp boundary;
   4. ramps concurrent echo calls until p99 exceeds 20 ms or a frame is lost.
 
+Path (b), RTMP -> Jingle -> RTMP (calls.py): voice calls between rtmpload's
+pairs through our gateway and a private prosody, at 1, 10 and 50 calls,
+next to nginx-rtmp and the floor relaying the same pairs, and a ramp of
+calls.  Path (c), RTMP -> RTP (rtpside.py): rtmpload calls a StanzaJS +
+werift peer that timestamps each RTP packet.
+
 Writes bench/results/<date>/{results.json, table.txt, latency-cdf.png,
-capacity.png} and prints the table.  Modes: --smoke (ctest: ours and the
-floor, 2 pairs, 5 s, under a minute), --quick (under 3 minutes), full
-(the default: 3 rounds of 20 s, the full ramp; about 25-40 minutes).
---replot DIR redraws the table and plots from DIR/results.json."""
+latency-cdf-b.png, capacity.png} and prints the table.  Modes: --smoke
+(ctest: path (a) on ours and the floor, 2 pairs, 5 s; with --paths b,c the
+calls smoke test), --quick (about 5 minutes), full (the default: 3 rounds
+of 20 s, the full ramps; about 40-60 minutes).  --paths picks paths
+(default a,b,c; a for --smoke).  --replot DIR redraws the table and plots
+from DIR/results.json."""
 import argparse
 import datetime
 import json
@@ -34,25 +42,31 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B   # noqa: E402
+import calls           # noqa: E402
 import corpus          # noqa: E402
+import measure as M    # noqa: E402
 import report          # noqa: E402
+import rtpside         # noqa: E402
 
 STREAM = "speech-en-q8-fpp1.flv"
-P99_LIMIT = 20.0
 EXT_SEEK = 0xFFFFFF - 3000
 ALL = ["ours", "nginx", "floor", "floor_tcp"]
 MODES = {
     "smoke": dict(servers=["ours", "floor"], levels=[2], duration=5, rounds=1, validate=[],
-                  corpus=False, ext=0, ramp=None),
+                  corpus=False, ext=0, ramp=None, paths="a",
+                  b=dict(levels=[2], duration=4, rounds=1, servers=["floor"]),
+                  c=dict(levels=[1], duration=4, rounds=1)),
     "quick": dict(servers=ALL, levels=[1, 10, 50], duration=3, rounds=1,
                   validate=[STREAM], validate_servers=["ours", "nginx"],
                   corpus=True, corpus_servers=["ours", "nginx"],
                   ext=4, ext_servers=["ours", "nginx"],
-                  ramp=dict(steps=[25, 50, 100, 200], duration=4, servers=["ours", "nginx"])),
+                  ramp=dict(steps=[25, 50, 100, 200], duration=4, servers=["ours", "nginx"]),
+                  b=dict(levels=[1, 10, 50], duration=3, rounds=1, servers=["nginx", "floor"],
+                         ramp=dict(steps=[10, 25, 50, 100], duration=4)),
+                  c=dict(levels=[1, 4], duration=3, rounds=1)),
     "full": dict(servers=ALL, levels=[1, 10, 50], duration=20, rounds=3,
                  validate=[STREAM, "speech-en-q8-fpp4-b2.flv", "speech-en-vbr8-fpp1-vaddtx.flv"],
                  validate_servers=["ours", "nginx", "floor"],
@@ -60,7 +74,11 @@ MODES = {
                  ext=10, ext_servers=ALL,
                  ramp=dict(steps=[50, 100, 200, 300, 400, 600, 800, 1000, 1250, 1500, 2000,
                                   2500, 3000, 4000], duration=20,
-                           servers=["ours", "nginx", "floor"])),
+                           servers=["ours", "nginx", "floor"]),
+                 b=dict(levels=[1, 10, 50], duration=20, rounds=3, servers=["nginx", "floor"],
+                        ramp=dict(steps=[10, 25, 50, 100, 150, 200, 300, 400, 600, 800],
+                                  duration=20)),
+                 c=dict(levels=[1, 4, 8], duration=20, rounds=3)),
 }
 
 
@@ -192,60 +210,13 @@ def validate_all(ctx, m):
 
 
 # ---- 2. latency at 1, 10, 50 streams ------------------------------------------
-def summarize(runs, key, level):
-    lat = np.concatenate([l for _, l in runs]) if runs else np.zeros(0)
-    tot = lambda k: int(sum(r[k] for r, _ in runs))   # noqa: E731
-    calls_s = sum(r["ready"] * r["stream_s"] for r, _ in runs)
-    srv = [r["server"] for r, _ in runs if r.get("server")]
-    x = {"frames": tot("sent"), "lost": tot("lost"), "duplicated": tot("duplicated"),
-         "late": tot("late"), "reordered": tot("reordered"), "corrupt": tot("corrupt"),
-         "unknown": tot("unknown"), "failed_pairs": tot("failed")}
-    x.update(B.percentiles(lat))
-    x["jitter_ms"] = float(np.mean([r["jitter_ms"]["mean"] for r, _ in runs]))
-    # schedstat (ns) is the figure; utime+stime (10 ms ticks) is the cross-check
-    x["cpu_ms_per_stream_s"] = (sum(s["run_s"] for s in srv) * 1000 / calls_s
-                                if srv and calls_s else None)
-    x["cpu_ms_per_stream_s_stat"] = (sum(s["cpu_s"] for s in srv) * 1000 / calls_s
-                                     if srv and calls_s else None)
-    x["server_procs"] = max((s["procs"] for s in srv), default=None)
-    x["generator_util_max"] = max(r["generator"]["util"] for r, _ in runs)
-    x["send_slip_p99_max_ms"] = max(r["send_slip_ms"]["p99"] for r, _ in runs)
-    x["rounds"] = [{k: r["latency_ms"][k] for k in ("p50", "p99", "p99_9", "max")}
-                   for r, _ in runs]
-    x["rtmpload_exit"] = sorted({r["rc"] for r, _ in runs})
-    x["cdf"] = B.cdf_points(lat)
-    return x
-
-
-def ratio(a, b):
-    return a / b if a is not None and b else None
+def echo_runner(ctx, s):
+    return M.Runner(s, lambda level, dur: ctx.load.once(s, ctx.stream, level, dur))
 
 
 def latency(ctx, m):
-    acc = {}
-    servers = [ctx.servers[k] for k in m["servers"] if k in ctx.servers]
-    for rnd in range(m["rounds"]):
-        for li, level in enumerate(m["levels"]):
-            shift = (rnd + li) % len(servers)
-            for s in servers[shift:] + servers[:shift]:
-                B.log("latency: %s, %d stream(s), round %d" % (s.label, level, rnd + 1))
-                res, lat = ctx.load.once(s, ctx.stream, level, m["duration"])
-                s.check("latency run, %d streams" % level)
-                acc.setdefault((s.key, level), []).append((res, lat))
-    out = []
-    for level in m["levels"]:
-        lv = {"streams": level, "servers": {}, "ratios": {}}
-        for s in servers:
-            lv["servers"][s.key] = summarize(acc[(s.key, level)], s.key, level)
-        ours = lv["servers"].get("ours")
-        for vs in report.VS:
-            other = lv["servers"].get(vs)
-            if ours and other:
-                rt = {k: ratio(ours[k], other[k]) for k in report.PCT_KEYS}
-                rt["cpu"] = ratio(ours["cpu_ms_per_stream_s"], other["cpu_ms_per_stream_s"])
-                lv["ratios"][vs] = rt
-        out.append(lv)
-    return out
+    return M.latency([echo_runner(ctx, ctx.servers[k]) for k in m["servers"]
+                      if k in ctx.servers], m["levels"], m["rounds"], m["duration"])
 
 
 # ---- 3. corpus and extended timestamps ------------------------------------------
@@ -287,48 +258,11 @@ def ext_ts(ctx, server, seconds):
 
 
 # ---- 4. the capacity ramp -----------------------------------------------------
-def ramp_step(ctx, server, calls, duration):
-    idle = B.tree_rss_kb(server.pid)
-    res, _ = ctx.load.once(server, ctx.stream, calls, duration,
-                           extra=["--setup-par", "64"], raw=False)
-    alive = server.check("capacity ramp, %d calls" % calls)
-    lm, srv = res["latency_ms"], res.get("server") or {}
-    call_s = res["ready"] * res["stream_s"]
-    why = []
-    if not alive:
-        why.append("server exited")
-    if res["ready"] < calls:
-        why.append("%d calls failed to set up (%s)" % (calls - res["ready"], res["first_error"]))
-    for k in ("lost", "duplicated", "corrupt", "unknown"):
-        if res[k]:
-            why.append("%d %s" % (res[k], k))
-    if lm["p99"] > P99_LIMIT:
-        why.append("p99 %.1f ms" % lm["p99"])
-    return {"calls": calls, "ready": res["ready"], "lost": res["lost"], "p50": lm["p50"],
-            "p99": lm["p99"], "p99_9": lm["p99_9"], "max": lm["max"],
-            "cpu_ms_per_call_s": srv.get("run_s", 0) * 1000 / call_s if call_s else None,
-            "cpu_ms_per_call_s_stat": srv.get("cpu_s", 0) * 1000 / call_s if call_s else None,
-            "rss_kib_per_call": (srv.get("rss_kb_end", idle) - idle) / calls if srv else None,
-            "server_procs": srv.get("procs"), "generator_util": res["generator"]["util"],
-            "send_slip_p99_ms": res["send_slip_ms"]["p99"], "setup_s": res["setup_s"],
-            "clean": not why, "why": "; ".join(why)}
-
-
 def capacity(ctx, server, ramp):
-    steps, best, stopped = [], 0, None
-    for calls in ramp["steps"]:
-        for attempt in (1, 2):   # one retry: the machine is shared and noisy
-            B.log("capacity: %s, %d calls, attempt %d" % (server.label, calls, attempt))
-            st = ramp_step(ctx, server, calls, ramp["duration"])
-            st["attempt"] = attempt
-            steps.append(st)
-            if st["clean"]:
-                break
-        if not st["clean"]:
-            stopped = st["why"]
-            break
-        best = calls
-    return {"steps": steps, "highest_clean": best, "stopped_by": stopped}
+    def once(calls, dur):
+        return ctx.load.once(server, ctx.stream, calls, dur, extra=["--setup-par", "64"],
+                             raw=False)
+    return M.capacity(once, server, server.label, ramp["steps"], ramp["duration"])
 
 
 # ---- the run ----------------------------------------------------------------------
@@ -360,6 +294,18 @@ def start_servers(ctx, keys, build, ours_args):
     return info
 
 
+def start_call_server(ctx, build, ours_args):
+    """Our gateway with a private prosody, for paths (b) and (c)."""
+    s = ctx.call_server = B.OursCall(ctx.run, build, ours_args)
+    s.start()
+    B.log("%s with prosody (c2s %d) listening on %s (pid %d)"
+          % (s.label, s.xmpp.port, s.url, s.pid))
+    return {"label": s.label + " (calls)", "version": s.version(),
+            "argv": [os.path.relpath(x, B.ROOT) if x.startswith(B.ROOT) else x
+                     for x in s.argv],
+            "prosody": B.tool_version(["dpkg-query", "-W", "-f", "${Version}", "prosody"])}
+
+
 def timed(ctx, name, fn, *args):
     t = time.monotonic()
     out = fn(*args)
@@ -373,14 +319,9 @@ def run_all(ctx, m, a):
     if m["validate"] and not a.no_validate:
         ctx.results["validation"] = timed(ctx, "validation", validate_all, ctx, m)
     res["latency"] = timed(ctx, "latency", latency, ctx, m)
-    lv = res["latency"][-1]["servers"]
-    if "nginx" in lv:
-        res["cpu_note"] = ("CPU per stream-second at %d streams: %s" % (
-            res["latency"][-1]["streams"], ", ".join(
-                "%s %.3f ms" % (report.LABEL[k], v["cpu_ms_per_stream_s"] or 0)
-                for k, v in report.ordered(lv))) +
-            " (ours/nginx %.2f)" % (ratio(lv["ours"]["cpu_ms_per_stream_s"],
-                                         lv["nginx"]["cpu_ms_per_stream_s"]) or 0))
+    note = M.cpu_note(res["latency"])
+    if note:
+        res["cpu_note"] = note
     if m["corpus"] and not a.no_corpus:
         res["corpus"] = timed(ctx, "corpus", lambda: [
             it for k in m["corpus_servers"] if k in ctx.servers
@@ -390,7 +331,7 @@ def run_all(ctx, m, a):
             ext_ts(ctx, ctx.servers[k], m["ext"]) for k in m["ext_servers"]
             if k in ctx.servers])
     if m["ramp"] and not a.no_ramp:
-        res["capacity"] = {"p99_limit_ms": P99_LIMIT, "duration_s": m["ramp"]["duration"],
+        res["capacity"] = {"p99_limit_ms": M.P99_LIMIT, "duration_s": m["ramp"]["duration"],
                            "servers": timed(ctx, "capacity", lambda: {
                                k: capacity(ctx, ctx.servers[k], m["ramp"])
                                for k in m["ramp"]["servers"] if k in ctx.servers})}
@@ -414,14 +355,28 @@ def write_outputs(r, outdir, tmp):
     return text
 
 
+SMOKE_KEYS = ("frames", "received", "lost", "duplicated", "corrupt", "failed_pairs",
+              "p50", "p99", "max", "cdf", "rtmpload_exit")
+
+
 def smoke_check(r):
+    """Every path run: the summaries have their fields, every frame sent was
+    received or lost (frames == received + lost), and none was lost."""
     bad = []
-    for lv in r["paths"]["a"]["latency"]:
-        for k, x in lv["servers"].items():
-            if (x["lost"] or x["failed_pairs"] or x["duplicated"] or x["corrupt"] or
-                    not x["frames"] or x["rtmpload_exit"] != [0]):
-                bad.append("%s: %d frames, %d lost, %d failed pairs, rtmpload exit %s"
-                           % (k, x["frames"], x["lost"], x["failed_pairs"], x["rtmpload_exit"]))
+    for name, path in sorted(r["paths"].items()):
+        for lv in path.get("latency", []):
+            for k, x in sorted(lv["servers"].items()):
+                what = "path %s, %s, %d stream(s)" % (name, k, lv["streams"])
+                missing = [f for f in SMOKE_KEYS if f not in x]
+                if missing:
+                    bad.append("%s: no %s in the report" % (what, ", ".join(missing)))
+                    continue
+                if (x["lost"] or x["failed_pairs"] or x["duplicated"] or x["corrupt"] or
+                        not x["frames"] or x["frames"] != x["received"] + x["lost"] or
+                        x["rtmpload_exit"] != [0] or x["p50"] is None):
+                    bad.append("%s: %d frames, %d received, %d lost, %d failed pairs, "
+                               "rtmpload exit %s" % (what, x["frames"], x["received"], x["lost"],
+                                                     x["failed_pairs"], x["rtmpload_exit"]))
     return bad
 
 
@@ -437,6 +392,7 @@ def parse():
     ap.add_argument("--duration", type=float, help="seconds per latency run")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--servers", help="comma list of ours,nginx,floor,floor_tcp")
+    ap.add_argument("--paths", help="comma list of a,b,c (default a,b,c; --smoke: a)")
     ap.add_argument("--ours-args", default="", help="extra gateway flags, e.g. '--workers 0'")
     ap.add_argument("--no-ramp", action="store_true")
     ap.add_argument("--no-validate", action="store_true")
@@ -468,11 +424,16 @@ def main():
             m[k] = [x for x in m.get(k, []) if x in keep]
         if m["ramp"]:
             m["ramp"] = dict(m["ramp"], servers=[x for x in m["ramp"]["servers"] if x in keep])
+        m["b"] = dict(m["b"], servers=[x for x in m["b"]["servers"] if x in keep])
+    paths = (a.paths or m.get("paths") or "a,b,c").split(",")
+    if a.no_ramp:
+        m["b"] = dict(m["b"], ramp=None)
     t0 = time.monotonic()
     now = datetime.datetime.now(datetime.timezone.utc)
     outdir = a.out or os.path.join(B.ROOT, "bench", "results", now.strftime("%Y-%m-%d-%H%M%S"))
     build = os.path.abspath(a.build)
     ctx = Ctx()
+    ctx.call_server = None
     ctx.run = B.Run(a.keep)
     ctx.load = B.Load(ctx.run, build)
     ctx.stream = os.path.join(B.CORPUS, a.stream)
@@ -490,14 +451,28 @@ def main():
                    "duration_s": m["duration"], "rounds": m["rounds"]},
     }
     try:
-        keys = set(m["servers"]) | set(m.get("validate_servers", [])) | \
-            set((m["ramp"] or {}).get("servers", []))
+        keys = set()
+        if "a" in paths:
+            keys |= set(m["servers"]) | set(m.get("validate_servers", [])) | \
+                set((m["ramp"] or {}).get("servers", []))
+        if "b" in paths:
+            keys |= set(m["b"]["servers"])
         r["servers"] = start_servers(ctx, [k for k in ALL if k in keys], build,
                                      a.ours_args.split())
-        r["paths"] = {"a": run_all(ctx, m, a)}
-        for k, s in ctx.servers.items():
+        if "b" in paths or "c" in paths:
+            r["servers"]["ours_call"] = start_call_server(ctx, build, a.ours_args.split())
+        r["paths"] = {}
+        if "a" in paths:
+            r["paths"]["a"] = run_all(ctx, m, a)
+        if "b" in paths:
+            r["paths"]["b"] = timed(ctx, "path_b", calls.path_b, ctx, m["b"])
+        if "c" in paths:
+            r["paths"]["c"] = timed(ctx, "path_c", rtpside.path_c, ctx, m["c"])
+        for k, s in list(ctx.servers.items()) + [("ours_call", ctx.call_server)]:
+            if s is None:
+                continue
             r["servers"][k]["crashes"] = s.crashes
-            if k == "ours":
+            if k in ("ours", "ours_call"):
                 n, sample = s.warnings()
                 r["servers"][k]["log_lines"], r["servers"][k]["log_sample"] = n, sample
             s.stop()
@@ -509,6 +484,8 @@ def main():
         B.log("FAILED: %s" % e)
         return 1
     finally:
+        if ctx.call_server is not None:
+            ctx.call_server.stop()   # and its prosody, which Run does not own
         ctx.run.close()
     if mode == "smoke":
         bad = smoke_check(r)

@@ -8,6 +8,11 @@
 //        --jid user@localhost/res --password PW --send FRAMES_FILE --recv OUT_FILE
 //        [--codecs speex/16000/97,PCMU/8000/0]   offered in this order (default speex/16000/97)
 //        [--early-candidates]                     see "transport-info ordering" below
+//        [--accept-all]                           accept every incoming session at once
+//        [--rtp-log FILE]                         one JSON line per received speex RTP
+//             packet: {"t": process.hrtime.bigint() as a decimal string (CLOCK_MONOTONIC
+//             ns on Linux), "sid", "from", "seq", "ts", "ssrc", "m", "p": payload hex};
+//             written at quit (the benchmark's path (c), bench/rtpside.py)
 //
 // Protocol (JSON lines; stdout carries only these, logs go to stderr):
 //   out {"ev":"online","jid":FULLJID}    logged in, available presence sent (with
@@ -53,15 +58,17 @@ import {
 } from "werift";
 import * as XMPP from "stanza";
 import crypto from "node:crypto";
+import fs from "node:fs";
 import {
   emit, log, loopbackOnly, iceConfig, parseArgs, readFrames, FrameWriter, paced, readCommands,
 } from "./lib.mjs";
 
 const USAGE = "node stanza_peer.mjs --ws URL --jid user@domain/res --password PW " +
-  "[--send FRAMES_FILE] [--recv OUT_FILE] [--codecs speex/16000/97,...] [--early-candidates]";
+  "[--send FRAMES_FILE] [--recv OUT_FILE] [--codecs speex/16000/97,...] [--early-candidates] " +
+  "[--accept-all] [--rtp-log FILE]";
 const args = parseArgs(process.argv.slice(2), {
   ws: "string", jid: "string", password: "string", send: "string", recv: "string",
-  codecs: "string", "early-candidates": "bool",
+  codecs: "string", "early-candidates": "bool", "accept-all": "bool", "rtp-log": "string",
 }, USAGE);
 if (!args.ws || !args.jid || !args.password) {
   console.error(`usage: ${USAGE}`);
@@ -73,6 +80,7 @@ const CODECS = (args.codecs || "speex/16000/97").split(",").map((c) => {
 });
 const frames = args.send ? readFrames(args.send) : [];
 const recv = new FrameWriter(args.recv);
+const rtpLog = args["rtp-log"] ? [] : null;   // lines, written at quit
 loopbackOnly();
 
 // ----- werift as StanzaJS's RTCPeerConnection -----
@@ -169,8 +177,13 @@ function tapRtp(session, pc) {
       const h = rtp.header;
       if (seen++ < 3) log(`${session.sid}: rtp in pt ${h.payloadType} seq ${h.sequenceNumber} ts ${h.timestamp} ssrc ${h.ssrc} m ${+h.marker}`);
       if (speexPts(pc).has(h.payloadType)) {
+        const t = process.hrtime.bigint();   // first: the arrival time is what is measured
         m.received++;
         recv.write(rtp.payload);
+        rtpLog?.push(JSON.stringify({
+          t: String(t), sid: session.sid, from: session.peerID, seq: h.sequenceNumber,
+          ts: h.timestamp, ssrc: h.ssrc, m: +h.marker, p: rtp.payload.toString("hex"),
+        }));
       }
     });
   }
@@ -231,6 +244,7 @@ async function quit(code, error) {
   }
   await Promise.race([client.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
   recv.close();
+  if (rtpLog) fs.writeFileSync(args["rtp-log"], rtpLog.length ? rtpLog.join("\n") + "\n" : "");
   process.exit(code);
 }
 
@@ -284,6 +298,7 @@ client.on("jingle:incoming", (session) => {
   log(`${session.sid}: incoming from ${session.peerID}`);
   emit({ ev: "incoming", sid: session.sid, from: session.peerID, codecs: offeredCodecs.get(session.sid) || [] });
   offeredCodecs.delete(session.sid);
+  if (args["accept-all"]) onCommand({ cmd: "accept", sid: session.sid }).catch((e) => log("accept failed:", e?.stack || e));
 });
 client.on("jingle:accepted", (session) => maybeActive(session));
 client.on("jingle:terminated", (session, reason) => {
