@@ -18,7 +18,13 @@
  *
  * B's RTMP timestamps start at 0 at its first message; adding the RTMP
  * timestamp of the first message given to A puts them back on the
- * publisher's clock, gaps (VAD silence) and 32-bit wrap included. */
+ * publisher's clock, gaps (VAD silence) and 32-bit wrap included.
+ *
+ * When the publisher stops, the messages still inside the engine (given
+ * to A, not yet back from B: usually the last one, under a millisecond
+ * of travel) would be lost with the pair, so the last TAIL messages given
+ * to A are kept, and those that did not come back go to the players
+ * directly before they hear the end. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,8 +35,16 @@
 #include "rtmp.h"
 #include "speex.h"
 
+#define TAIL 8   /* messages kept for the end (a power of 2) */
+
+struct echo_msg {
+	uint32_t ts, len;
+	uint8_t body[AUDIO_SLOT];
+};
+
 struct echo_pair {
 	struct rtmp_stream *pub;
+	struct echo_msg tail[TAIL];   /* the last messages given to A, by in % TAIL */
 	struct mcall *a, *b;
 	bool a_media, b_media;
 	bool started;         /* a message went to A: ts0 is set */
@@ -200,16 +214,33 @@ void echo_audio(struct rtmp_stream *s, const struct rtmp_msg *m)
 		LOGI("conn %llu: echo '%s' now goes through the media engine",
 		     (unsigned long long)s->conn->id, s->name);
 	}
-	p->in++;
-	if (mcall_send_audio(p->a, m->ts, m->body, m->len))
+	if (m->len > AUDIO_SLOT || mcall_send_audio(p->a, m->ts, m->body, m->len)) {
 		LOGD("conn %llu: echo: message of %u bytes too long for the engine",
 		     (unsigned long long)s->conn->id, m->len);
+		return;
+	}
+	p->tail[p->in % TAIL].ts = m->ts;
+	p->tail[p->in % TAIL].len = m->len;
+	memcpy(p->tail[p->in % TAIL].body, m->body, m->len);
+	p->in++;
+}
+
+/* What the engine still held: straight to the players, in order. */
+static void flush_tail(struct echo_pair *p)
+{
+	uint64_t k = p->out + TAIL < p->in ? p->in - TAIL : p->out;
+
+	for (; k < p->in; k++)
+		to_players(p->pub, p->tail[k % TAIL].ts, p->tail[k % TAIL].body,
+			   p->tail[k % TAIL].len);
 }
 
 void echo_close(struct rtmp_stream *s)
 {
-	if (s->echo && s->echo->started)
+	if (s->echo && s->echo->started) {
 		log_done(s->echo, "ended");
+		flush_tail(s->echo);
+	}
 	s->echo = mem_deref(s->echo);
 	s->echo_direct = false;
 }

@@ -153,6 +153,7 @@ void stream_close(struct rtmp_stream *s, bool notify)
 				   "NetStream.Unpublish.Success" : "NetStream.Play.Stop", desc);
 		}
 	} else if (s->role == ROLE_PUBLISH && is_echo(s->name)) {
+		echo_close(s);   /* first: what the engine still held goes to the players */
 		/* Players of this publisher hear the end and go back to waiting. */
 		for (struct le *e = s->subs.head, *next; e; e = next) {
 			struct rtmp_stream *p = e->data;
@@ -167,7 +168,6 @@ void stream_close(struct rtmp_stream *s, bool notify)
 			conn_flush(p->conn);
 		}
 		list_unlink(&s->pub_le);
-		echo_close(s);
 		if (notify) {
 			snprintf(desc, sizeof(desc), "%s is now unpublished.", s->name);
 			cmd_status(c, s->id, "status", "NetStream.Unpublish.Success", desc);

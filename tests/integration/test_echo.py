@@ -75,6 +75,6 @@ with Procs("echo") as P:
     print("engine: %d of %d messages in, %d out" % (n_in, total, n_out))
     check(n_in >= total * 0.9, "at least 90% of the messages went through the engine")
     check(n_in - 2 <= n_out <= n_in, "every message given to the engine came back (but the"
-          " last in flight at unpublish)")
+          " last in flight at unpublish, which goes to the player directly)")
     check(gw.alive(), "gateway still running")
     check(gw.stop() == 0, "gateway exits 0 on SIGTERM")
