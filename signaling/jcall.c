@@ -3,6 +3,8 @@
  * Phases of a call (what we wait for):
  *   out, full JID:  GATHER (candidates) -> INITIATED (session-accept) -> ACTIVE
  *   out, bare JID:  PROPOSED (proceed) -> GATHER -> INITIATED -> ACTIVE
+ *                   (no ringing in 5 s and an available resource: retract,
+ *                   then GATHER to that resource; see on_jmi_silence)
  *   in, Jingle:     INCOMING (the owner) -> ACCEPTING (candidates) -> ACTIVE
  *   in, JMI:        JMI_IN (the owner) -> PROCEEDED (session-initiate)
  *                   -> ACCEPTING -> ACTIVE
@@ -28,6 +30,8 @@
 #define MAX_EARLY 16           /* transport-infos held for sessions not yet known */
 #define EARLY_MS 10000
 #define MAX_PRESENCE 512       /* available full JIDs remembered */
+/* A propose nobody rings for in this time goes to a resource directly */
+#define JMI_FALLBACK_MS 5000
 #define CONTENT_NAME "audio"
 
 enum phase { PH_GATHER, PH_PROPOSED, PH_INITIATED, PH_INCOMING, PH_JMI_IN, PH_PROCEEDED,
@@ -73,6 +77,7 @@ struct jcall {
 	enum jingle_creator creator;
 	char initiate_id[32];     /* our session-initiate's iq id */
 	struct tmr tmr;           /* answer timeout */
+	struct tmr jmi_tmr;       /* outgoing propose: the fallback (on_jmi_silence) */
 	void *owner;
 };
 
@@ -384,6 +389,7 @@ static void call_destructor(void *arg)
 	struct jcall *c = arg;
 
 	tmr_cancel(c->m->loop, &c->tmr);
+	tmr_cancel(c->m->loop, &c->jmi_tmr);
 	list_unlink(&c->le);
 	c->mc = mem_deref(c->mc);
 	c->offer = mem_deref(c->offer);
@@ -418,6 +424,7 @@ static void end_call(struct jcall *c, enum jingle_reason reason, bool tell_peer)
 	c->ph = PH_ENDED;
 	c->mc = mem_deref(c->mc);   /* no more media events */
 	tmr_cancel(c->m->loop, &c->tmr);
+	tmr_cancel(c->m->loop, &c->jmi_tmr);
 	list_unlink(&c->le);
 	set_state(c, JCALL_ENDED, reason);
 	mem_deref(c);
@@ -513,6 +520,7 @@ static int call_alloc(struct jcall **cp, struct jcall_mgr *m, const char *sid, c
 	c->out = out;
 	c->pt = SPEEX_PT;
 	tmr_init(&c->tmr);
+	tmr_init(&c->jmi_tmr);
 	snprintf(c->sid, sizeof(c->sid), "%s", sid);
 	snprintf(c->content, sizeof(c->content), CONTENT_NAME);
 	c->creator = JC_INITIATOR;
@@ -953,6 +961,52 @@ static bool handle_iq_answer(struct jcall_mgr *m, xmpp_stanza_t *iq, const char 
 
 /* ---- XEP-0353 ---- */
 
+/* The session goes to one resource now: after its proceed, or the
+ * fallback's pick. */
+static void initiate_to(struct jcall *c, const char *full)
+{
+	tmr_cancel(c->m->loop, &c->jmi_tmr);
+	mem_deref(c->peer);
+	c->peer = mem_strdup(full);
+	if (!c->peer) {
+		end_call(c, JR_GENERAL_ERROR, false);
+		return;
+	}
+	c->ph = PH_GATHER;
+	if (c->gathered)
+		send_initiate(c);
+}
+
+/* Nobody rang for our propose: the contact's clients may not speak
+ * XEP-0353 (StanzaJS, older Gajim and Psi), which ignore it.  If the
+ * contact has an available resource, retract the propose and send the
+ * session-initiate to that resource, the newest one that came online;
+ * otherwise keep waiting (a client may come online and get the propose
+ * from the archive). */
+static void on_jmi_silence(void *arg)
+{
+	struct jcall *c = arg;
+	struct jcall_mgr *m = c->m;
+	const char *pick = NULL;
+
+	if (c->ph != PH_PROPOSED || c->st != JCALL_PROPOSED)
+		return;
+	LIST_FOREACH(&m->presence, e) {
+		struct pres *p = e->data;
+		if (same_bare(p->jid, c->peer))
+			pick = p->jid;   /* the last in the list came online last */
+	}
+	if (!pick) {
+		LOGD("call %s: no ringing for the propose, and %s has no available resource",
+		     c->sid, c->peer);
+		return;
+	}
+	LOGI("call %s: no XEP-0353 client rang in %u s; calling %s directly", c->sid,
+	     JMI_FALLBACK_MS / 1000, pick);
+	send_jmi(m, JMI_RETRACT, c->sid, c->peer, JR_CANCEL);
+	initiate_to(c, pick);
+}
+
 static void handle_jmi(struct jcall_mgr *m, xmpp_stanza_t *msg, const struct jmi *j)
 {
 	const char *from = j->from[0] ? j->from : xmpp_stanza_get_from(msg);
@@ -1012,22 +1066,16 @@ static void handle_jmi(struct jcall_mgr *m, xmpp_stanza_t *msg, const struct jmi
 		return;
 	case JMI_RINGING:
 		if (c && c->out && c->ph == PH_PROPOSED && same_bare(c->peer, from) &&
-		    c->st == JCALL_PROPOSED)
+		    c->st == JCALL_PROPOSED) {
+			tmr_cancel(m->loop, &c->jmi_tmr);   /* a XEP-0353 client has it */
 			set_state(c, JCALL_RINGING, JR_NONE);
+		}
 		return;
 	case JMI_PROCEED:
 		if (!c || !c->out || c->ph != PH_PROPOSED || !same_bare(c->peer, from) ||
 		    !jid_full(from))
 			return;
-		mem_deref(c->peer);
-		c->peer = mem_strdup(from);
-		if (!c->peer) {
-			end_call(c, JR_GENERAL_ERROR, false);
-			return;
-		}
-		c->ph = PH_GATHER;
-		if (c->gathered)
-			send_initiate(c);
+		initiate_to(c, from);
 		return;
 	case JMI_REJECT:
 		if (c && c->out && c->ph == PH_PROPOSED && same_bare(c->peer, from))
@@ -1216,8 +1264,10 @@ int jcall_dial(struct jcall **cp, struct jcall_mgr *m, const char *jid)
 		return err;
 	}
 	LOGI("call %s to %s: dialling%s", sid, jid, full ? "" : " (XEP-0353)");
-	if (!full)
+	if (!full) {
 		send_jmi(m, JMI_PROPOSE, sid, jid, JR_NONE);
+		tmr_start(m->loop, &c->jmi_tmr, JMI_FALLBACK_MS, on_jmi_silence, c);
+	}
 	*cp = c;
 	return 0;
 }

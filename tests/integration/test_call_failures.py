@@ -213,6 +213,7 @@ def jingle_client(P, gw, p, alice, carol, bad_fp):
         if not bad_fp:
             wait_state(alice, sid, "active", 20, "jingle_state(active) at alice")
             w.expect("connected", 20)
+            time.sleep(1.0)   # werift is up; give our side time to install its keys
             alice.send_frames(ap, A_FRAMES)
             w.expect("sent", 30)
             alice.r.pump(1.0)

@@ -13,6 +13,10 @@ peers.StanzaPeer), through a private prosody with websocket:
    "jmi" event, answers with raw <ringing/> and <proceed/>; the gateway's
    session-initiate reaches bob, who accepts; frames both ways; alice
    hangs up.
+4. alice calls bob's bare JID and bob, like StanzaJS itself, ignores the
+   propose: after 5 s without ringing the gateway retracts it and sends
+   the session-initiate to bob's available resource; bob accepts; frames
+   both ways; alice hangs up.
 
 Frames are the reference frames of test-vectors/speex/wb-q8.spxv, looped to
 150 per direction.  Every wait is bounded; processes are ended by PID; the
@@ -176,6 +180,21 @@ def scenario_outgoing_bare(alice, bob, recv):
     finish_outgoing(alice, bob, call, inc["sid"], ap, al, recv, "3")
 
 
+def scenario_outgoing_fallback(alice, bob, recv):
+    """4. alice calls bob's bare JID; bob ignores the propose."""
+    call, ap, al = place_outgoing(alice, BOB)
+    jmi = bob.expect("jmi", 15)
+    check("<propose" in jmi["xml"], "4: StanzaJS receives the <propose/> (and ignores it)")
+    t0 = time.monotonic()
+    inc = bob.expect("incoming", 15)
+    dt = time.monotonic() - t0
+    check(inc["from"] == ALICE_FULL and 4.0 <= dt <= 8.0,
+          "4: without ringing, the session-initiate reaches bob's resource %.1f s later" % dt)
+    retract = bob.expect("jmi", 5)
+    check("<retract" in retract["xml"], "4: the propose is retracted")
+    finish_outgoing(alice, bob, call, inc["sid"], ap, al, recv, "4")
+
+
 def tail(text, n=60):
     return "\n".join(text.splitlines()[-n:])
 
@@ -192,7 +211,8 @@ def main():
         try:
             alice = Phone(gw, p, "alice", ALICE_PW)
             failed = []
-            for n, what in ((1, "incoming"), (2, "outgoing-full"), (3, "outgoing-bare")):
+            for n, what in ((1, "incoming"), (2, "outgoing-full"), (3, "outgoing-bare"),
+                            (4, "outgoing-bare-fallback")):
                 recv = P.path("bob-%d.recv" % n)
                 # One StanzaJS process per scenario: its --recv file is per process.
                 bob = StanzaPeer(p.ws_url, BOB_SJ, BOB_PW, send=send_b, recv=recv, log=slog,
@@ -205,8 +225,10 @@ def main():
                         scenario_incoming(P, gw, alice, bob, recv)
                     elif n == 2:
                         scenario_outgoing_full(alice, bob, recv)
-                    else:
+                    elif n == 3:
                         scenario_outgoing_bare(alice, bob, recv)
+                    else:
+                        scenario_outgoing_fallback(alice, bob, recv)
                     bob.quit()
                 except (SystemExit, PeerError) as e:
                     # Go on with the next scenario (a fresh StanzaJS), fail at the end.
