@@ -6,6 +6,7 @@
 #include <string.h>
 #include "config.h"
 #include "log.h"
+#include "srtp.h"
 
 void config_defaults(struct rx_config *cfg)
 {
@@ -96,6 +97,18 @@ static int set_level(struct rx_config *cfg, const char *s, const char *src)
 		return -1;
 	}
 	cfg->log_level = lvl;
+	return 0;
+}
+
+static int set_srtp_backend(struct rx_config *cfg, const char *s, const char *src)
+{
+	enum msrtp_backend b;
+
+	if (msrtp_backend_parse(s, &b)) {
+		fprintf(stderr, "rtmp2xmpp: %s: srtp_backend must be openssl or libsrtp\n", src);
+		return -1;
+	}
+	cfg->srtp_backend = (int)b;
 	return 0;
 }
 
@@ -220,6 +233,12 @@ static int load_file(struct rx_config *cfg, const char *path, const struct uint_
 		if (e)
 			goto out;
 	}
+	if ((s = g_key_file_get_string(kf, "media", "srtp_backend", NULL))) {
+		int e = set_srtp_backend(cfg, s, path);
+		g_free(s);
+		if (e)
+			goto out;
+	}
 	if ((s = g_key_file_get_string(kf, "media", "addresses", NULL))) {
 		int e = copy_str(cfg->media_addrs, sizeof(cfg->media_addrs), s, "[media] addresses");
 		g_free(s);
@@ -261,6 +280,7 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 	gchar *listen = NULL, *file = NULL, *app = NULL, *level = NULL, *cafile = NULL;
 	gint64 cli[21];
 	gint worker_channel = -1, worker_index = 0;
+	gchar *srtp = NULL;
 	gboolean version = FALSE, insecure = FALSE, no_voice = FALSE, plain = FALSE;
 	gchar *stun = NULL, *maddrs = NULL, *echo = NULL, *echo_pw = NULL, *echo_srv = NULL;
 	const struct uint_opt opts[] = {
@@ -350,6 +370,8 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 		 "STUN server for server-reflexive ICE candidates (default: none)", "HOST[:PORT]"},
 		{"media-addresses", 0, 0, G_OPTION_ARG_STRING, &maddrs,
 		 "Local addresses ICE may use, comma-separated (default: every interface)", "IPS"},
+		{"srtp-backend", 0, 0, G_OPTION_ARG_STRING, &srtp,
+		 "SRTP implementation: openssl (default) or libsrtp", "NAME"},
 		{"echo-account", 0, 0, G_OPTION_ARG_STRING, &echo,
 		 "Log in to this XMPP account and answer its calls with their own audio: "
 		 "the echo test for any Jingle client (default: none)", "JID"},
@@ -408,6 +430,8 @@ int config_load(struct rx_config *cfg, int *argc, char ***argv)
 	if (maddrs && copy_str(cfg->media_addrs, sizeof(cfg->media_addrs), maddrs,
 			       "--media-addresses"))
 		goto out;
+	if (srtp && set_srtp_backend(cfg, srtp, "--srtp-backend"))
+		goto out;
 	if ((echo && copy_str(cfg->echo_account, sizeof(cfg->echo_account), echo,
 			      "--echo-account")) ||
 	    (echo_srv && copy_str(cfg->echo_server, sizeof(cfg->echo_server), echo_srv,
@@ -435,6 +459,7 @@ out:
 	g_free(cafile);
 	g_free(stun);
 	g_free(maddrs);
+	g_free(srtp);
 	g_free(echo);
 	g_free(echo_pw);
 	g_free(echo_srv);

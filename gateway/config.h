@@ -38,6 +38,7 @@ struct rx_config {
 	bool allow_plain_rtp;         /* offer and accept unencrypted RTP */
 	char stun_server[256];        /* "host[:port]" for server-reflexive candidates; "" none */
 	char media_addrs[256];        /* local addresses for ICE, comma-separated; "" every one */
+	int srtp_backend;             /* enum msrtp_backend (srtp.h); 0 is OpenSSL */
 	char echo_account[320];       /* the echo account's JID (echobot.c); "" none */
 	char echo_password[256];      /* its password, read from a file; never logged */
 	char echo_server[256];        /* "host[:port]" of its XMPP server; "" from the domain */

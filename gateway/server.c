@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "rtmp.h"
+#include "srtp.h"
 #include "worker.h"
 
 #define SHUTDOWN_GRACE_MS 2000
@@ -190,6 +191,9 @@ static int start_engine(struct server *srv)
 	mc.ice.port_max = (uint16_t)cfg->rtp_port_max;
 	mc.max_calls = cfg->max_media_calls;
 	mc.allow_plain = cfg->allow_plain_rtp;
+	/* before mengine_alloc() starts the media thread */
+	msrtp_set_backend((enum msrtp_backend)cfg->srtp_backend);
+	LOGD("srtp: on %s", msrtp_backend_name((enum msrtp_backend)cfg->srtp_backend));
 	err = mengine_alloc(&srv->eng, srv->loop, &mc);
 	if (err)
 		LOGE("media engine: %s", strerror(-err));

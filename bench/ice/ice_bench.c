@@ -27,22 +27,10 @@
 #include "log.h"
 #include "loop.h"
 #include "mem.h"
-
-#ifndef __SANITIZE_ADDRESS__
 /* Count malloc calls per thread.  GLib 2.74's slices come from magazines
  * unless G_SLICE=always-malloc is in the environment. */
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t m);
-extern void *__libc_realloc(void *p, size_t n);
-static __thread uint64_t tl_allocs;
-void *malloc(size_t n) { tl_allocs++; return __libc_malloc(n); }
-void *calloc(size_t n, size_t m) { tl_allocs++; return __libc_calloc(n, m); }
-void *realloc(void *p, size_t n) { tl_allocs++; return __libc_realloc(p, n); }
-#define COUNTING 1
-#else
-static __thread uint64_t tl_allocs;
-#define COUNTING 0
-#endif
+#include "../malloc_count.h"
+#define COUNTING MALLOC_COUNTING
 
 #define MAXCAND 4
 
