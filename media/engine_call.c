@@ -17,8 +17,9 @@
  *
  * The audio path allocates nothing and takes no lock of ours: a ring slot
  * in, repack_tx_push, one copy into our packet buffer, SRTP in place,
- * ice_agent_send; and back: SRTP in place, rtp_parse, repack_rx_put, and
- * every 20 ms repack_rx_tick into a ring slot.  libnice takes its agent's
+ * ice_agent_send; and back: SRTP in place, rtp_parse, repack_rx_put (a
+ * frame in order goes on at once) and every 20 ms repack_rx_tick (what
+ * waited behind a missing frame) into a ring slot.  libnice takes its agent's
  * own (uncontended) mutex inside nice_agent_send() and
  * nice_agent_recv_messages_nonblocking(). */
 #include <errno.h>
@@ -340,6 +341,8 @@ static bool from_source(struct mside *m, const struct rtp_hdr *h)
 	return true;
 }
 
+static repack_msg_h on_rx_msg;
+
 static void recv_rtp(struct mside *m, unsigned comp, uint8_t *buf, size_t len)
 {
 	const struct mcall_params *p = &m->sh->p;
@@ -370,7 +373,9 @@ static void recv_rtp(struct mside *m, unsigned comp, uint8_t *buf, size_t len)
 	/* statistics only: the jitter buffer keeps its own account of the
 	 * source, and plays the packets of a source still on probation */
 	rtp_rx_update(&m->rxs, h.ssrc, h.seq, h.ts, (uint32_t)now * RTP_RATE_KHZ);
-	repack_rx_put(m->rx, &h, (uint32_t)now);
+	/* in-order frames go on now, once media is up (before, the first
+	 * tick sends them: no audio before MCALL_EV_MEDIA) */
+	repack_rx_put(m->rx, &h, (uint32_t)now, m->ticking ? on_rx_msg : NULL, m);
 }
 
 static void on_rtp_out(const struct rtp_hdr *h, const uint8_t *pkt, size_t len, void *arg)

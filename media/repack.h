@@ -32,12 +32,17 @@
  *   never makes a gap.
  *
  * RTP -> RTMP (repack_rx.c, repack_play.c): repack_rx_put() splits each
- * RTP payload into frames and stores them in a speexdsp jitter buffer;
- * repack_rx_tick(), called every 20 ms, takes the frame of each 20 ms slot
- * and sends it in an RTMP message (fpp frames joined with speex_pack()
- * when fpp > 1).  Passthrough: no decoder, so no concealment; a lost frame
- * is skipped, and a frame that comes after its slot but before any later
- * frame was sent still goes out.
+ * RTP payload into frames and stores them in a speexdsp jitter buffer.  A
+ * frame in order (the next after the last one out, nothing missing
+ * between them) goes out at once, from repack_rx_put(), with any held
+ * frames that then follow it; on a clean path nothing waits.  A frame
+ * behind a missing one waits: repack_rx_tick(), called every 20 ms, runs
+ * speexdsp's 20 ms slots, gives up on the missing frame when speexdsp's
+ * adaptive delay has passed, and sends what follows.  Frames go out in
+ * RTMP messages of fpp frames (joined with speex_pack() when fpp > 1; a
+ * shorter one when a gap cuts it).  Passthrough: no decoder, so no
+ * concealment; a lost frame is skipped, and a frame that comes after its
+ * slot but before any later frame was sent still goes out.
  * RTMP timestamps start at 0 for the first frame out.  Within a stream
  * the next frame's is the last one's plus (its RTP timestamp - the last
  * one's) / 16, so lost frames and silence keep their length.  After an
@@ -82,8 +87,9 @@ struct repack_stats {
 	                       * full, a timestamp jump not yet confirmed, buffer reset */
 	uint64_t bad;         /* messages or packets refused: not Speex, bits that do not walk */
 	uint64_t resyncs;     /* tx: RTMP clock jumps; rx: SSRC changes, timestamp jumps */
-	uint32_t delay_ms;    /* rx: time the last frame out spent in the buffer (tick -
-	                       * arrival; with fpp > 1 the message waits for its last frame) */
+	uint32_t delay_ms;    /* rx: time the last frame out spent in the buffer (out -
+	                       * arrival: 0 in order; with fpp > 1 the message waits for
+	                       * its last frame) */
 	uint32_t delay_max_ms;
 	uint32_t held;        /* rx: frames in the buffer or waiting for fpp */
 };
@@ -117,12 +123,17 @@ typedef void (repack_msg_h)(uint32_t rtmp_ts, const uint8_t *body, size_t len, v
  * fpp: frames per RTMP message, 1..REPACK_MAX_FPP (0 means 1). */
 int repack_rx_alloc(struct rtp2rtmp **rp, uint8_t tag, unsigned fpp);
 /* One RTP packet of the Speex payload type, as rtp_parse() gave it, that
- * arrived at arrival_ms (the clock repack_rx_tick() is given).  Returns 0
- * (also for a duplicate or late packet, which is counted and dropped),
- * -EBADMSG when the payload is not Speex frames. */
-int repack_rx_put(struct rtp2rtmp *r, const struct rtp_hdr *h, uint32_t arrival_ms);
+ * arrived at arrival_ms (the clock repack_rx_tick() is given).  Frames
+ * that now follow the last one out in order go out at once through msgh
+ * (as from repack_rx_tick); with msgh NULL they wait for the tick instead.
+ * Returns the number of messages sent (0 also for a duplicate or late
+ * packet, which is counted and dropped), -EBADMSG when the payload is not
+ * Speex frames. */
+int repack_rx_put(struct rtp2rtmp *r, const struct rtp_hdr *h, uint32_t arrival_ms,
+		  repack_msg_h *msgh, void *arg);
 /* Call every 20 ms (more often is fine; a late call runs the slots it
- * missed, up to 1 s).  Returns the number of messages sent. */
+ * missed, up to 1 s): gives up on missing frames and sends what follows
+ * them.  Returns the number of messages sent. */
 int repack_rx_tick(struct rtp2rtmp *r, uint32_t now_ms, repack_msg_h *msgh, void *arg);
 void repack_rx_stats(const struct rtp2rtmp *r, struct repack_stats *st);
 

@@ -13,15 +13,16 @@
 #define RP_SEQ_JUMP 3000             /* RFC 3550 A.1 MAX_DROPOUT */
 #define RP_CATCHUP 50                /* slots one tick may run: 1 s */
 
-/* One frame.  Owned by speexdsp while jb is set, by us while busy (in a
- * message being joined) or late (waiting for the next slot); free when
- * none is set. */
+/* One frame.  Owned by speexdsp while jb is set (also after it was sent
+ * ahead of its slot, until speexdsp returns or drops it), by us while busy
+ * (in a message being joined) or late (behind speexdsp's pointer, waiting
+ * to be sent); free when none is set. */
 struct rp_slot {
 	struct rtp2rtmp *r;
 	struct rp_slot *next;   /* free list */
 	bool jb;                /* speexdsp holds it */
 	bool busy;              /* in the message being joined */
-	bool late;              /* came after its slot, goes out at the next */
+	bool late;              /* came after its slot: goes out in order or at the next */
 	bool played;            /* sent, or given up (late) */
 	bool mark;              /* the shared mark speexdsp gets for late frames */
 	uint16_t len;
@@ -39,6 +40,8 @@ struct rtp2rtmp {
 	unsigned in_jb;          /* entries it holds, marks included */
 	unsigned hold;           /* slots left of an insertion longer than one */
 	uint32_t grid;           /* a timestamp on the stream's 320 grid */
+	bool have_top;           /* top is set (cleared by a new stream) */
+	uint32_t top;            /* the newest timestamp held in this stream */
 	struct rp_slot *free;
 	/* the source */
 	bool have_src, have_old, have_seq, far_pending;
@@ -67,5 +70,10 @@ struct rp_slot *repack_rx_slot_of(void *data);
 /* Whether a frame of the current stream at ts would come after the last
  * frame out, so that it can still be sent. */
 bool repack_rx_too_late(const struct rtp2rtmp *r, uint32_t epoch, uint32_t ts);
+/* Send at once every held frame that follows the last one out in order
+ * (repack_play.c); hint: the frame just put, checked first.  False if the
+ * object was freed. */
+bool repack_rx_send_ready(struct rtp2rtmp *r, struct rp_slot *hint, uint32_t now,
+			  repack_msg_h *msgh, void *arg);
 
 #endif

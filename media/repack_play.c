@@ -1,15 +1,43 @@
-/* RTP -> RTMP, frames out: one 20 ms slot per tick, RTMP messages with
- * monotonic timestamps (repack.h).
+/* RTP -> RTMP, frames out: RTMP messages with monotonic timestamps
+ * (repack.h), sent as soon as their frames are in order.
  *
- * A slot sends, in timestamp order, every frame that can still go out:
- * the one speexdsp returns, frames that came after their own slot but
- * before any later frame left (repack_rx.c keeps them aside), and frames
- * speexdsp's pointer jumped over.  It jumps when it changes its delay:
- * to grow it rewinds and then returns an "insertion" past frames that may
- * well be here, to shrink it skips forward.  With a decoder those frames
- * would be concealed or dropped; in passthrough they are simply sent, a
- * little early or late, with their own timestamps.  A frame is given up
- * (counted late) only when a later frame has already been sent. */
+ * A frame in order goes out at once, from repack_rx_put: one that follows
+ * the last frame out with nothing missing between them (the next frame of
+ * its packet, or the first of the next sequence number, after silence
+ * too), or the first of a stream.  Frames held behind it that now follow
+ * go with it.  So on a clean path nothing waits, and a swapped pair leaves
+ * when the missing frame comes.  Only a frame behind a missing one waits,
+ * for the tick that gives up on the missing frame.
+ *
+ * This is a fast path in front of speexdsp, not a use of its API, because
+ * speexdsp's model is one jitter_buffer_get per tick at the playout clock:
+ * each get moves its pointer a frame on, jitter_buffer_tick sets the point
+ * arrivals are timed against, and its delay is learnt from both.  A get
+ * on arrival would move the pointer at the pace of arrivals rather than
+ * of the clock, leaving no clock to time a missing frame out against
+ * (and jitter_buffer_update_delay switches its own adaptation off for
+ * good).  So speexdsp still gets every frame and every tick as before and
+ * still decides what it did: how long to wait for a missing frame (its
+ * adaptive delay), when to give up, when to start over.  A frame sent
+ * ahead stays in speexdsp, marked played, until speexdsp returns or drops
+ * it; that only frees its slot.
+ *
+ * A tick runs one 20 ms slot and sends, in timestamp order, every frame
+ * that can still go out and has not yet: the one speexdsp returns, frames
+ * that came after their own slot (repack_rx.c keeps them aside), and
+ * frames speexdsp's pointer jumped over.  It jumps when it changes its
+ * delay: to grow it rewinds and then returns an "insertion" past frames
+ * that may well be here, to shrink it skips forward.  With a decoder those
+ * frames would be concealed or dropped; in passthrough they are simply
+ * sent, with their own timestamps.  Then the frames that follow in order.
+ * A frame is given up (counted late) only when a later frame has already
+ * been sent.
+ *
+ * With fpp > 1 a message is sent when full, or when the slot of the frame
+ * that would continue it passes without it (not on a slot that speexdsp
+ * fills with silence to grow its delay while that frame is still in
+ * time): the same messages and timestamps as when every frame waited for
+ * its tick, only sooner. */
 #include <errno.h>
 #include <string.h>
 #include "mem.h"
@@ -95,6 +123,7 @@ static bool frame_out(struct rtp2rtmp *r, struct rp_slot *s, uint32_t now, repac
 {
 	uint32_t ms = place_out(r, s, now);
 
+	s->late = false;
 	s->busy = s->played = true;
 	if (r->npend && ms != r->pend_ms + RP_SLOT_MS * r->npend && !flush(r, msgh, arg))
 		return false;
@@ -102,6 +131,63 @@ static bool frame_out(struct rtp2rtmp *r, struct rp_slot *s, uint32_t now, repac
 		r->pend_ms = ms;
 	r->pend[r->npend++] = s;
 	return r->npend < r->fpp || flush(r, msgh, arg);
+}
+
+/* Whether s may go out before its slot: it follows the last frame out
+ * with nothing missing between them (the next frame of the same packet,
+ * or the first of the next packet, after silence too), or no frame of
+ * this stream has gone out yet. */
+static bool in_order(const struct rtp2rtmp *r, const struct rp_slot *s)
+{
+	int32_t d = (int32_t)(s->ts - r->out_rtp);
+
+	if (s->played || (!s->jb && !s->late) || s->epoch != r->epoch)
+		return false;
+	if (!r->have_out || r->out_epoch != r->epoch)
+		return true;
+	return d >= RP_FRAME &&
+	       (s->seq == r->out_seq + 1 || (s->seq == r->out_seq && d == RP_FRAME));
+}
+
+/* The next frame to send ahead of the ticks: hint if it is in order, else
+ * the oldest held frame that is.  The pool is scanned only when a frame
+ * is held ahead of the last one out (top), so a clean path never scans. */
+static struct rp_slot *next_in_order(struct rtp2rtmp *r, struct rp_slot *hint)
+{
+	bool start = !r->have_out || r->out_epoch != r->epoch;
+	struct rp_slot *best = NULL;
+
+	if (hint && !start && in_order(r, hint))
+		return hint;
+	if (!r->have_top || (!start && (int32_t)(r->top - r->out_rtp) <= 0))
+		return NULL;
+	for (int i = 0; i < REPACK_POOL; i++) {
+		struct rp_slot *s = &r->pool[i];
+
+		if (in_order(r, s) && (!best || (int32_t)(s->ts - best->ts) < 0))
+			best = s;
+	}
+	return best;
+}
+
+bool repack_rx_send_ready(struct rtp2rtmp *r, struct rp_slot *hint, uint32_t now,
+			  repack_msg_h *msgh, void *arg)
+{
+	struct rp_slot *s;
+
+	for (; (s = next_in_order(r, hint)); hint = NULL)
+		if (!frame_out(r, s, now, msgh, arg))
+			return false;
+	return true;
+}
+
+/* Whether the message being joined can no longer grow: the slot of the
+ * frame after the last one out has passed without it (b: speexdsp's
+ * pointer now), or the stream changed.  A slot whose frame went out ahead
+ * of it is no gap. */
+static bool gap(const struct rtp2rtmp *r, uint32_t b)
+{
+	return r->jb_reset || r->out_epoch != r->epoch || (int32_t)(b - r->out_rtp) > RP_FRAME;
 }
 
 /* Is s to go out in this slot?  got: what speexdsp returned; [a, b): what
@@ -133,8 +219,8 @@ static bool send_slot(struct rtp2rtmp *r, struct rp_slot *got, bool skip, uint32
 			c[j] = c[j - 1];
 		c[j] = s;
 	}
-	if (!n)
-		return flush(r, msgh, arg);   /* nothing in this slot: a gap */
+	if (!n)   /* nothing in this slot */
+		return !gap(r, b) || flush(r, msgh, arg);
 	for (unsigned i = 0; i < n; i++) {
 		struct rp_slot *s = c[i];
 
@@ -180,7 +266,8 @@ static bool run_slot(struct rtp2rtmp *r, uint32_t now, repack_msg_h *msgh, void 
 
 	if (r->hold) {
 		r->hold--;   /* speexdsp asked for more than one slot of silence */
-		return send_slot(r, NULL, false, 0, 0, now, msgh, arg);
+		a = repack_rx_pointer(r);
+		return send_slot(r, NULL, false, a, a, now, msgh, arg);
 	}
 	if (r->jb_reset && r->in_jb) {
 		r->jb_reset = false;   /* speexdsp syncs on its oldest packet */
@@ -230,7 +317,9 @@ int repack_rx_tick(struct rtp2rtmp *r, uint32_t now_ms, repack_msg_h *msgh, void
 	msgs = r->st.msgs;
 	mem_ref(r);
 	while ((int32_t)(now_ms - r->next_tick) >= 0) {
-		if (!run_slot(r, now_ms, msgh, arg))
+		/* then what the slot let through: frames held behind it */
+		if (!run_slot(r, now_ms, msgh, arg) ||
+		    !repack_rx_send_ready(r, NULL, now_ms, msgh, arg))
 			break;
 		r->next_tick += RP_SLOT_MS;
 		r->slot_no++;

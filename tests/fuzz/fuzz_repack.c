@@ -8,7 +8,7 @@
  *     stream id, body, 32-bit previous size (a cut tag takes what is left);
  *   - type 8 (audio): an RTMP message into repack_tx_push at that time;
  *     every RTP packet out goes on into repack_rx_put, arriving stream
- *     id byte 0 ms later;
+ *     id byte 0 ms later (in-order frames come out of it at once);
  *   - type 9: the body is an RTP packet for repack_rx_put, any header;
  *   - type 18: nothing but the clock;
  *   - after each tag repack_rx_tick runs at the tag's time, then at 20 ms
@@ -43,6 +43,8 @@ static uint32_t get24(const uint8_t *p)
 	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
 }
 
+static repack_msg_h on_msg;
+
 static void on_rtp(const struct rtp_hdr *h, const uint8_t *p, size_t len, void *arg)
 {
 	struct speex_frame f[2];
@@ -59,7 +61,7 @@ static void on_rtp(const struct rtp_hdr *h, const uint8_t *p, size_t len, void *
 	run.have_rtp = true;
 	run.seq = g.seq;
 	run.ts = g.ts;
-	repack_rx_put(run.r, &g, run.now + run.late);
+	repack_rx_put(run.r, &g, run.now + run.late, on_msg, NULL);
 }
 
 static void on_msg(uint32_t ms, const uint8_t *b, size_t len, void *arg)
@@ -104,8 +106,8 @@ static void one_tag(struct rtmp2rtp *t, const uint8_t *p, size_t left)
 		    err != -E2BIG && err != -EMSGSIZE)
 			abort();
 	} else if (p[0] == 9 && !rtp_parse(&h, body, size)) {
-		err = repack_rx_put(run.r, &h, ms);
-		if (err && err != -EBADMSG)
+		err = repack_rx_put(run.r, &h, ms, on_msg, NULL);
+		if (err < 0 && err != -EBADMSG)
 			abort();
 	}
 	tick(ms);

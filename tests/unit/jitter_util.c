@@ -15,6 +15,11 @@ unsigned jb_nev;
 
 struct jout jb_out;
 
+static struct {
+	uint32_t now;
+	bool tick;
+} cur;   /* the call on_msg runs under */
+
 /* A frame that walks as one wideband frame and carries id: narrowband
  * mode 1 (43 bits, id in bits 5..36), wideband submode 0, padding. */
 size_t jb_mkframe(uint8_t *p, uint32_t id)
@@ -74,8 +79,11 @@ static void on_msg(uint32_t ms, const uint8_t *b, size_t len, void *arg)
 	(void)arg;
 	if (n < 1 || b[0] != FLV_SPEEX_FLASH || (jb_out.n && ms < jb_out.ms[jb_out.n - 1] + 20))
 		jb_out.bad = true;
-	if (jb_out.msgs < MAX_OUT)
+	if (jb_out.msgs < MAX_OUT) {
 		jb_out.first[jb_out.msgs] = jb_out.n;
+		jb_out.when[jb_out.msgs] = cur.now;
+		jb_out.by_tick[jb_out.msgs] = cur.tick;
+	}
 	for (int i = 0; i < n && jb_out.n < MAX_OUT; i++) {
 		jb_out.ms[jb_out.n] = ms + 20 * (uint32_t)i;
 		jb_out.id[jb_out.n++] = frame_id(b + 1, f[i].bit_off + 5);
@@ -123,9 +131,13 @@ int jb_run(struct rtp2rtmp *r, uint32_t phase, uint32_t tick_ms)
 				len += jb_mkframe(pl + len, jb_ev[e].id + k);
 			h.payload = pl;
 			h.plen = len;
-			if (repack_rx_put(r, &h, jb_ev[e].at))
+			cur.now = jb_ev[e].at;
+			cur.tick = false;
+			if (repack_rx_put(r, &h, jb_ev[e].at, on_msg, NULL) < 0)
 				return EBADMSG;
 		}
+		cur.now = t;
+		cur.tick = true;
 		if (repack_rx_tick(r, t, on_msg, NULL) < 0)
 			return EBADMSG;
 	}
@@ -157,6 +169,22 @@ int jb_expect(const char *ranges)
 		ranges = *end == ',' ? end + 1 : end;
 	}
 	TEST_EQ(jb_out.n, k);
+	return 0;
+}
+
+int jb_expect_at_once(void)
+{
+	for (unsigned m = 0; m < jb_out.msgs && m < MAX_OUT; m++) {
+		unsigned end = m + 1 < jb_out.msgs ? jb_out.first[m + 1] : jb_out.n;
+		uint32_t last = jb_out.id[end - 1], due = 0;
+
+		/* the arrival of the last packet of frames up to "last" */
+		for (unsigned i = 0; i < jb_nev; i++)
+			if (jb_ev[i].id <= last && jb_ev[i].at > due)
+				due = jb_ev[i].at;
+		TEST_ASSERT(!jb_out.by_tick[m]);
+		TEST_EQ(jb_out.when[m], due);
+	}
 	return 0;
 }
 

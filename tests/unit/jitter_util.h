@@ -32,6 +32,8 @@ extern unsigned jb_nev;
 extern struct jout {
 	uint32_t ms[MAX_OUT], id[MAX_OUT];
 	unsigned first[MAX_OUT];   /* of each message: its first frame's index */
+	uint32_t when[MAX_OUT];    /* of each message: the clock it was sent at */
+	bool by_tick[MAX_OUT];     /* of each message: sent by repack_rx_tick, not _put */
 	unsigned n, msgs, max_frames;
 	bool bad;                  /* a message that does not walk, or time went back */
 } jb_out;
@@ -47,6 +49,9 @@ int jb_run(struct rtp2rtmp *r, uint32_t phase, uint32_t tick_ms);
 /* The output must be the frames in "0-49,51,53-60" order, frame i at RTMP
  * time 20 i, or 20 i + d for a range written "a-b@d". */
 int jb_expect(const char *ranges);
+/* Every message was sent by the repack_rx_put of the last of its frames
+ * or of an older one, whichever came last: nothing waited for a tick. */
+int jb_expect_at_once(void);
 /* A fresh object with fpp, jb_run at phase, stats, then jb_expect(want). */
 int jb_script(uint8_t fpp, uint32_t phase, const char *want, struct repack_stats *st);
 

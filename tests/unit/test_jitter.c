@@ -1,7 +1,9 @@
 /* Tests for media/repack_rx.c and repack_play.c (RTP -> RTMP through the
  * speexdsp jitter buffer): scripted arrivals (jitter_util.h), with the
  * RTMP output asserted exactly: which frames, in which order, at which
- * RTMP time (frame i at 20 i ms unless written otherwise). */
+ * RTMP time (frame i at 20 i ms unless written otherwise), and for frames
+ * in order, that they went out from repack_rx_put without waiting for a
+ * tick. */
 #include <stdio.h>
 #include <string.h>
 #include "jitter_util.h"
@@ -17,11 +19,66 @@ int test_jitter_clean(void)
 		jb_nev = 0;
 		jb_stream(0, 499);
 		TEST_EQ(jb_script(1, phase[i], "0-499", &st), 0);
-		/* added delay: the phase, never more than one frame */
-		TEST_EQ(st.delay_max_ms, phase[i]);
+		/* added delay: none, whatever the phase of the ticks */
+		TEST_EQ(jb_expect_at_once(), 0);
+		TEST_EQ(st.delay_max_ms, 0);
 		TEST_EQ(st.msgs, 500);
 		TEST_EQ(st.frames_in, 500);
 		TEST_EQ(st.lost + st.late + st.dups + st.reordered + st.dropped + st.gaps, 0);
+	}
+	return 0;
+}
+
+/* A clean stream, frames joined by 1, 2, 3, 4 or 8 (96 is a multiple of
+ * each), one or two frames per packet, ticks at any phase: every message
+ * leaves from the repack_rx_put of its last frame, the ticks send nothing. */
+int test_jitter_at_once(void)
+{
+	static const uint8_t fpp[] = {1, 2, 3, 4, 8};
+	static const uint32_t phase[] = {0, 7, 19};
+	struct repack_stats st;
+
+	for (unsigned f = 0; f < sizeof(fpp); f++) {
+		for (unsigned p = 0; p < sizeof(phase) / sizeof(phase[0]); p++) {
+			for (uint8_t per = 1; per <= 2; per++) {
+				jb_nev = 0;
+				for (uint32_t i = 0; i < 96; i += per) {
+					jb_add(20 * i, i, SSRC1, (uint16_t)(SEQ0 + i / per),
+					       TS0 + 320 * i);
+					jb_ev[jb_nev - 1].frames = per;
+				}
+				TEST_EQ(jb_script(fpp[f], phase[p], "0-95", &st), 0);
+				TEST_EQ(jb_expect_at_once(), 0);
+				TEST_EQ(jb_out.msgs, 96u / fpp[f]);
+				TEST_EQ(st.delay_max_ms, 0);
+				TEST_EQ(st.lost + st.late + st.dropped + st.gaps, 0);
+			}
+		}
+	}
+	return 0;
+}
+
+/* A pair swapped: the later frame waits, and both leave from the put of
+ * the missing one, whether it comes before the tick of its slot or after
+ * (late, but nothing after it has left).  Joined by two, they make one
+ * message, sent then. */
+int test_jitter_reorder_at_once(void)
+{
+	static const uint32_t at50[] = {1002, 1013, 1029};
+	struct repack_stats st;
+
+	for (uint8_t fpp = 1; fpp <= 2; fpp++) {
+		for (unsigned k = 0; k < 3; k++) {
+			jb_nev = 0;
+			jb_stream(0, 99);
+			jb_find(51)->at = 1001;
+			jb_find(50)->at = at50[k];
+			TEST_EQ(jb_script(fpp, 10, "0-99", &st), 0);
+			TEST_EQ(jb_expect_at_once(), 0);
+			TEST_EQ(st.reordered, 1);
+			TEST_EQ(st.lost + st.late + st.gaps, 0);
+			TEST_EQ(st.delay_max_ms, at50[k] - 1001);
+		}
 	}
 	return 0;
 }
@@ -71,7 +128,8 @@ int test_jitter_reorder(void)
 	jb_find(200)->at = 20 * 203 + 1;
 	TEST_EQ(jb_script(1, 10, "0-1,3-299", &st), 0);
 	TEST_EQ(st.late, 1);   /* packet 2: before the buffer learnt */
-	TEST_EQ(st.delay_max_ms, 70);
+	/* the frame after a late one waits for it: 70 - 20 ms */
+	TEST_EQ(st.delay_max_ms, 50);
 	return 0;
 }
 
@@ -131,13 +189,26 @@ int test_jitter_ssrc(void)
 	TEST_EQ(st.resyncs, 1);
 	TEST_EQ(st.late, 1);
 	TEST_EQ(st.lost + st.dups, 0);
-	/* the old stream's frames still buffered at the switch are dropped:
-	 * the new one starts 15 ms early, before 99 left, and takes its slot */
+	/* the new one starts 15 ms early, before the tick of 99's slot: 99
+	 * left when it came, so nothing of the old stream is left to drop,
+	 * and the new one goes on 20 ms after it */
 	jb_nev = 0;
 	jb_stream(0, 99);
 	for (uint32_t i = 100; i < 200; i++)
 		jb_add(20 * i - 15, i, SSRC2, (uint16_t)(1234 + i), 0x7fffff00u + 320 * i);
-	TEST_EQ(jb_script(1, 10, "0-98,100-199@-20", &st), 0);
+	TEST_EQ(jb_script(1, 10, "0-199", &st), 0);
+	TEST_EQ(jb_expect_at_once(), 0);
+	TEST_EQ(st.dropped, 0);
+	TEST_EQ(st.resyncs, 1);
+	/* the old stream's frames still buffered at the switch are dropped:
+	 * 98 is missing, so 99 waits; the new one starts 15 ms early, before
+	 * 99 left, and takes its slot */
+	jb_nev = 0;
+	jb_stream(0, 99);
+	jb_drop(98);
+	for (uint32_t i = 100; i < 200; i++)
+		jb_add(20 * i - 15, i, SSRC2, (uint16_t)(1234 + i), 0x7fffff00u + 320 * i);
+	TEST_EQ(jb_script(1, 10, "0-97,100-199@-20", &st), 0);
 	TEST_EQ(st.dropped, 1);
 	TEST_EQ(st.resyncs, 1);
 	return 0;

@@ -2,6 +2,7 @@
  * joined per message, clock drift, several frames per packet, timestamp
  * jumps, late or stalled ticks, a full pool, the object freed from its
  * handler, bad input.  Scripts as in test_jitter.c (jitter_util.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "flv.h"
@@ -123,33 +124,51 @@ int test_jitter_jump(void)
 	return 0;
 }
 
-/* Ticks every 60 ms run three slots each; a 2 s stall starts over. */
-int test_jitter_ticks(void)
+/* Ticks every 60 ms run three slots each; a 2 s stall starts over.  In
+ * order, frames need no tick at all; those behind a missing frame (every
+ * tenth is) wait for the tick that gives up on it. */
+static int run_ticks(uint32_t tick_ms, struct repack_stats *st)
 {
 	struct rtp2rtmp *r;
 	int err;
 
 	jb_nev = 0;
 	jb_stream(0, 299);
+	for (uint32_t i = 5; i < 300; i += 10)
+		jb_drop(i);
 	err = repack_rx_alloc(&r, FLV_SPEEX_FLASH, 1);
 	if (err)
 		return -err;
-	err = jb_run(r, 50, 60);
+	err = jb_run(r, 50, tick_ms);
+	repack_rx_stats(r, st);
 	mem_deref(r);
-	TEST_EQ(err, 0);
-	TEST_EQ(jb_expect("0-299"), 0);
-	err = repack_rx_alloc(&r, FLV_SPEEX_FLASH, 1);
-	if (err)
-		return -err;
-	err = jb_run(r, 50, 2050);
-	mem_deref(r);
-	TEST_EQ(err, 0);
-	TEST_ASSERT(jb_out.n > 0 && jb_out.n < 20);   /* a few frames per stall */
+	return err;
+}
+
+int test_jitter_ticks(void)
+{
+	struct repack_stats st;
+	char want[400];
+	size_t len = 0;
+
+	for (uint32_t i = 0; i <= 300; i += 10)   /* "0-4,6-14,...,296-299" */
+		len += (size_t)snprintf(want + len, sizeof(want) - len, "%s%u-%u", i ? "," : "",
+					i ? i - 4 : 0, i + 4 < 300 ? i + 4 : 299);
+	TEST_EQ(run_ticks(60, &st), 0);
+	TEST_EQ(jb_expect(want), 0);
+	TEST_EQ(st.lost, 30);
+	TEST_EQ(st.late + st.dropped, 0);
+	/* a few frames per stall: the tick starts over, dropping what waited */
+	TEST_EQ(run_ticks(2050, &st), 0);
+	TEST_ASSERT(jb_out.n > 0 && jb_out.n < 20);
+	TEST_ASSERT(st.resyncs > 0);
 	return 0;
 }
 
-/* Nobody ticks: after REPACK_POOL frames the buffer starts over, and keeps
- * the newest. */
+/* Nobody ticks.  Frames in order go out all the same; speexdsp keeps them
+ * until its next get, so after REPACK_POOL frames it starts over, which
+ * loses nothing.  With frame 1 missing the others wait: after REPACK_POOL
+ * frames the buffer starts over, and keeps the newest. */
 int test_jitter_pool(void)
 {
 	struct repack_stats st;
@@ -157,8 +176,15 @@ int test_jitter_pool(void)
 	jb_nev = 0;
 	for (uint32_t i = 0; i < REPACK_POOL + 50; i++)
 		jb_add(0, i, SSRC1, (uint16_t)(SEQ0 + i), TS0 + 320 * i);
-	TEST_EQ(jb_script(1, 10, "100-149@-2000", &st), 0);
-	TEST_EQ(st.dropped, REPACK_POOL);
+	TEST_EQ(jb_script(1, 10, "0-149", &st), 0);
+	TEST_EQ(st.dropped, 0);
+	TEST_EQ(st.resyncs, 1);
+	jb_nev = 0;
+	for (uint32_t i = 0; i < REPACK_POOL + 50; i++)
+		if (i != 1)
+			jb_add(0, i, SSRC1, (uint16_t)(SEQ0 + i), TS0 + 320 * i);
+	TEST_EQ(jb_script(1, 10, "0,101-149@-2000", &st), 0);
+	TEST_EQ(st.dropped, REPACK_POOL - 1);
 	TEST_EQ(st.resyncs, 1);
 	return 0;
 }
@@ -173,29 +199,41 @@ static void free_on_third(uint32_t ms, const uint8_t *b, size_t len, void *arg)
 		*rp = mem_deref(*rp);
 }
 
-/* The handler may free the object; the tick stops there. */
+/* The handler may free the object; the tick, or the put, stops there. */
 int test_jitter_free_in_handler(void)
 {
 	struct rtp2rtmp *r;
 	uint8_t pl[6];
 	struct rtp_hdr h;
+	uint16_t i;
 	int err = repack_rx_alloc(&r, FLV_SPEEX_FFMPEG, 1);
 
 	if (err)
 		return -err;
 	memset(&h, 0, sizeof(h));
 	h.payload = pl;
-	for (uint16_t i = 0; i < 10; i++) {
+	for (i = 0; i < 10; i++) {
 		h.seq = i;
 		h.ts = 320u * i;
 		h.plen = jb_mkframe(pl, i);
-		TEST_EQ(repack_rx_put(r, &h, 0), 0);
+		/* no handler: they wait for the tick */
+		TEST_EQ(repack_rx_put(r, &h, 0, NULL, NULL), 0);
 	}
-	/* the first tick sends frame 0; a late one runs ten slots, and the
+	/* the first tick sends frame 0, and 1 and 2 in order behind it: the
 	 * third message (frame 2, at 40 ms) frees the object */
-	TEST_EQ(repack_rx_tick(r, 0, NULL, NULL), 1);
-	TEST_EQ(repack_rx_tick(r, 200, free_on_third, &r), 2);
+	TEST_EQ(repack_rx_tick(r, 0, free_on_third, &r), 3);
 	TEST_ASSERT(!r);
+	err = repack_rx_alloc(&r, FLV_SPEEX_FFMPEG, 1);
+	if (err)
+		return -err;
+	for (i = 0; r && i < 10; i++) {
+		h.seq = i;
+		h.ts = 320u * i;
+		h.plen = jb_mkframe(pl, i);
+		TEST_EQ(repack_rx_put(r, &h, 20u * i, free_on_third, &r), 1);
+	}
+	TEST_ASSERT(!r);
+	TEST_EQ(i, 3);
 	return 0;
 }
 
@@ -216,11 +254,11 @@ int test_jitter_bad_input(void)
 	memset(&h, 0, sizeof(h));
 	h.payload = junk;
 	h.plen = sizeof(junk);
-	TEST_EQ(repack_rx_put(r, &h, 0), -EBADMSG);
+	TEST_EQ(repack_rx_put(r, &h, 0, NULL, NULL), -EBADMSG);
 	h.plen = 0;
-	TEST_EQ(repack_rx_put(r, &h, 0), 0);               /* no frame: nothing */
-	TEST_EQ(repack_rx_put(r, NULL, 0), -EINVAL);
-	TEST_EQ(repack_rx_put(NULL, &h, 0), -EINVAL);
+	TEST_EQ(repack_rx_put(r, &h, 0, NULL, NULL), 0);   /* no frame: nothing */
+	TEST_EQ(repack_rx_put(r, NULL, 0, NULL, NULL), -EINVAL);
+	TEST_EQ(repack_rx_put(NULL, &h, 0, NULL, NULL), -EINVAL);
 	TEST_EQ(repack_rx_tick(NULL, 0, NULL, NULL), -EINVAL);
 	TEST_EQ(repack_rx_tick(r, 0, NULL, NULL), 0);
 	repack_rx_stats(r, &st);

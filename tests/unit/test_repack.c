@@ -287,17 +287,6 @@ struct chain {
 	bool bad;
 };
 
-static void to_rx(const struct rtp_hdr *h, const uint8_t *p, size_t len, void *arg)
-{
-	struct chain *c = arg;
-	struct rtp_hdr g;
-
-	(void)h;
-	if (rtp_parse(&g, p, len) || repack_rx_put(c->r, &g, c->now))
-		c->bad = true;
-	c->pkts++;
-}
-
 static void count_msg(uint32_t ms, const uint8_t *b, size_t len, void *arg)
 {
 	struct chain *c = arg;
@@ -306,6 +295,17 @@ static void count_msg(uint32_t ms, const uint8_t *b, size_t len, void *arg)
 	if (len < 2 || b[0] != FLV_SPEEX_FLASH)
 		c->bad = true;
 	c->msgs++;
+}
+
+static void to_rx(const struct rtp_hdr *h, const uint8_t *p, size_t len, void *arg)
+{
+	struct chain *c = arg;
+	struct rtp_hdr g;
+
+	(void)h;
+	if (rtp_parse(&g, p, len) || repack_rx_put(c->r, &g, c->now, count_msg, c) < 0)
+		c->bad = true;
+	c->pkts++;
 }
 
 /* 10,000 frames through both directions (messages of 1 and 2 frames, RTP,

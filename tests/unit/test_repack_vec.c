@@ -161,7 +161,7 @@ static int roundtrip(unsigned fpp, uint8_t tag, unsigned *whole)
 		for (; e < rt.np && rt.in[rt.fmsg[e]].ms <= now; e++) {
 			struct rtp_hdr h;
 			if (rtp_parse(&h, rt.pkt[e], rt.plen[e]) ||
-			    repack_rx_put(r, &h, rt.in[rt.fmsg[e]].ms))
+			    repack_rx_put(r, &h, rt.in[rt.fmsg[e]].ms, on_rtmp, NULL) < 0)
 				rt.bad = true;
 		}
 		repack_rx_tick(r, now, on_rtmp, NULL);

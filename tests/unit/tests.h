@@ -160,6 +160,8 @@ X(test_jitter_ticks)
 X(test_jitter_pool)
 X(test_jitter_free_in_handler)
 X(test_jitter_bad_input)
+X(test_jitter_at_once)
+X(test_jitter_reorder_at_once)
 /* signaling: stanza */
 X(test_stanza_kinds)
 X(test_stanza_children)
