@@ -3,9 +3,8 @@
  * head and tail are free-running 32-bit counters (head - tail items are
  * queued), each alone on its cache line together with its thread's cached
  * copy of the other counter, so the two threads only touch each other's
- * line when the cached copy says full or empty.  Slot contents are
- * published by the release store of head (acquired by the consumer) and
- * handed back by the release store of tail (acquired by the producer). */
+ * line when the cached copy says full or empty.  The ordering, shared with
+ * bring.c, is in ring_int.h. */
 #include <errno.h>
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -14,8 +13,9 @@
 #include <unistd.h>
 #include "mem.h"
 #include "ring.h"
+#include "ring_int.h"
 
-#define CACHE_LINE 64
+#define CACHE_LINE RING_CACHE_LINE
 #define SLOT_HDR 8   /* the length, then the bytes at 8-byte alignment */
 #define MAX_SLOTS (1u << 24)
 #define MAX_SLOT_SIZE (1u << 24)
@@ -93,7 +93,7 @@ void *ring_push_slot(struct ring *r)
 
 int ring_push_commit(struct ring *r, uint32_t len, bool *was_empty)
 {
-	uint32_t h = atomic_load_explicit(&r->prod->idx, memory_order_relaxed), t;
+	uint32_t h = atomic_load_explicit(&r->prod->idx, memory_order_relaxed);
 
 	if (was_empty)
 		*was_empty = false;
@@ -103,16 +103,8 @@ int ring_push_commit(struct ring *r, uint32_t len, bool *was_empty)
 		return -ENOSPC;   /* no ring_push_slot, or it said full */
 	memcpy(get_slot(r, h), &len, sizeof(len));
 	atomic_store_explicit(&r->prod->idx, h + 1, memory_order_release);
-	if (!was_empty)
-		return 0;
-	/* Store head, fence, load tail; the consumer stores tail, fences and
-	 * loads head before it reports empty.  At least one of the two loads
-	 * sees the other's store, so either the consumer sees this item or we
-	 * see that it had taken everything before it (t == h) and wake it. */
-	atomic_thread_fence(memory_order_seq_cst);
-	t = atomic_load_explicit(&r->cons->idx, memory_order_acquire);
-	r->prod->seen = t;
-	*was_empty = t == h;
+	if (was_empty)
+		*was_empty = ring_sync_woke(&r->cons->idx, &r->prod->seen, h);
 	return 0;
 }
 
@@ -137,17 +129,8 @@ const void *ring_peek(struct ring *r, uint32_t *len)
 	uint32_t t = atomic_load_explicit(&r->cons->idx, memory_order_relaxed);
 	const uint8_t *s;
 
-	if (t == r->cons->seen) {
-		r->cons->seen = atomic_load_explicit(&r->prod->idx, memory_order_acquire);
-		if (t == r->cons->seen) {
-			/* about to report empty: the fence pairs with the
-			 * producer's (see ring_push_commit) */
-			atomic_thread_fence(memory_order_seq_cst);
-			r->cons->seen = atomic_load_explicit(&r->prod->idx, memory_order_acquire);
-			if (t == r->cons->seen)
-				return NULL;
-		}
-	}
+	if (!ring_sync_more(&r->prod->idx, &r->cons->seen, t))
+		return NULL;
 	s = get_slot(r, t);
 	memcpy(len, s, sizeof(*len));
 	return s + SLOT_HDR;
@@ -163,19 +146,13 @@ void ring_pop_commit(struct ring *r)
 
 int ring_pop(struct ring *r, void *buf, uint32_t cap, uint32_t *len)
 {
-	uint32_t n;
+	uint32_t n = 0;
 	const void *d = ring_peek(r, &n);
+	int err = ring_copy_out(d, n, buf, cap, len);
 
-	if (!d)
-		return -EAGAIN;
-	if (len)
-		*len = n;
-	if (n > cap)
-		return -EMSGSIZE;
-	if (n)
-		memcpy(buf, d, n);
-	ring_pop_commit(r);
-	return 0;
+	if (!err)
+		ring_pop_commit(r);
+	return err;
 }
 
 int ring_wake_fd(void)

@@ -10,7 +10,8 @@
  * CLOSE and CLOSED wait in nodes of the call's shared block, so that they
  * are never lost for want of memory.
  *
- * Audio.  Each call has a ring per direction, allocated with the call.  A
+ * Audio.  Each call has a byte ring (bring.h) per direction, allocated
+ * with the call: a message takes its own length, not the longest's.  A
  * push that finds the ring empty sends a small notice (CMD_AUDIO,
  * MEV_AUDIO) naming the call; the other side then drains that ring.  A
  * notice is never allocated: when it finds the command or event ring full
@@ -378,13 +379,13 @@ static void drain_rx(struct mengine *e, struct mshared *sh)
 	const uint8_t *p;
 	uint32_t len, ts;
 
-	while (alive(e) && (p = ring_peek(sh->rx, &len))) {
+	while (alive(e) && (p = bring_peek(sh->rx, &len))) {
 		struct mcall *c = sh->c;
 		if (c && c->audioh && len >= 4) {
 			memcpy(&ts, p, sizeof(ts));
 			c->audioh(c, ts, p + 4, len - 4, c->arg);
 		}
-		ring_pop_commit(sh->rx);
+		bring_release(sh->rx);
 	}
 }
 
@@ -517,11 +518,11 @@ static int copy_config(struct mengine *e, const struct mengine_config *cfg)
 	    (err = dup_str(e, 4, &e->ice.local_addrs, ic->local_addrs)))
 		return err;
 	e->max_calls = cfg->max_calls ? cfg->max_calls : ENG_MAX_CALLS;
-	e->audio_slots = cfg->audio_slots ? cfg->audio_slots : ENG_AUDIO_SLOTS;
+	e->audio_ring = cfg->audio_ring ? cfg->audio_ring : ENG_AUDIO_RING;
 	e->ctl_slots = cfg->ctl_slots ? cfg->ctl_slots : ENG_CTL_SLOTS;
 	e->allow_plain = cfg->allow_plain;
-	if (e->audio_slots < 2 || e->audio_slots > 65536 ||
-	    (e->audio_slots & (e->audio_slots - 1)) || e->ctl_slots < 2 ||
+	if (e->audio_ring < ENG_AUDIO_RING_MIN || e->audio_ring > ENG_AUDIO_RING_MAX ||
+	    (e->audio_ring & (e->audio_ring - 1)) || e->ctl_slots < 2 ||
 	    e->ctl_slots > 65536 || (e->ctl_slots & (e->ctl_slots - 1)))
 		return -EINVAL;
 	return 0;
@@ -696,8 +697,8 @@ static int shared_alloc(struct mshared **shp, struct mengine *e, const struct mc
 	else
 		snprintf(sh->name, sizeof(sh->name), "call%u", ++e->seq);
 	sh->p.name = sh->name;
-	if ((err = ring_alloc(&sh->tx, e->audio_slots, ENG_AUDIO_SLOT)) ||
-	    (err = ring_alloc(&sh->rx, e->audio_slots, ENG_AUDIO_SLOT)) ||
+	if ((err = bring_alloc(&sh->tx, e->audio_ring)) ||
+	    (err = bring_alloc(&sh->rx, e->audio_ring)) ||
 	    (err = random_ice(sh->ufrag, ENG_UFRAG_LEN)) ||
 	    (err = random_ice(sh->pwd, ENG_PWD_LEN))) {
 		mem_deref(sh);
@@ -927,7 +928,7 @@ enum mcall_security mcall_security(const struct mcall *c)
 int mcall_send_audio(struct mcall *c, uint32_t rtmp_ts, const uint8_t *body, size_t len)
 {
 	struct mshared *sh;
-	uint8_t *slot;
+	uint8_t *rec;
 	bool was_empty;
 	int err = usable(c);
 
@@ -943,15 +944,15 @@ int mcall_send_audio(struct mcall *c, uint32_t rtmp_ts, const uint8_t *body, siz
 		return 0;
 	}
 	sh = c->sh;
-	slot = ring_push_slot(sh->tx);
-	if (!slot) {
+	rec = bring_reserve(sh->tx, (uint32_t)len + 4);
+	if (!rec) {
 		c->tx_ring_full++;
 		overlay(c);
 		return 0;
 	}
-	memcpy(slot, &rtmp_ts, sizeof(rtmp_ts));
-	memcpy(slot + 4, body, len);
-	ring_push_commit(sh->tx, (uint32_t)len + 4, &was_empty);
+	memcpy(rec, &rtmp_ts, sizeof(rtmp_ts));
+	memcpy(rec + 4, body, len);
+	bring_commit(sh->tx, (uint32_t)len + 4, &was_empty);
 	if (was_empty)
 		cmd_audio(c->e, sh);
 	return 0;

@@ -60,7 +60,11 @@ struct mengine_config {
 	const char *key_pem;
 	unsigned max_calls;        /* 0: 1024; mcall_alloc() past it gives -EBUSY */
 	bool allow_plain;          /* plain RTP allowed (mcall_set_plain) */
-	unsigned audio_slots;      /* ring slots per call and direction, power of 2; 0: 64 */
+	/* bytes of the audio ring per call and direction, a power of 2,
+	 * 8192..1 MiB; 0: 16384.  A message of n bytes takes n + 12 rounded up
+	 * to 8: 16 KiB hold about 4 s of one Speex frame per message, or 7 of
+	 * MCALL_AUDIO_MAX. */
+	unsigned audio_ring;
 	/* slots of the command ring and of the event ring, power of 2; 0: 1024.
 	 * A message that finds its ring full waits in an allocated node, so
 	 * this only trades memory for allocations (tests use 2). */
@@ -189,7 +193,7 @@ enum mcall_security mcall_security(const struct mcall *c);
 
 /* One RTMP audio message (FLV byte + Speex) at RTMP time rtmp_ts.  0 when
  * queued or dropped-and-counted (before media, ring full); -EMSGSIZE
- * when longer than a ring slot (MCALL_AUDIO_MAX bytes). */
+ * when longer than MCALL_AUDIO_MAX bytes. */
 #define MCALL_AUDIO_MAX 2100   /* at least 1 + REPACK_MAX_FPP * REPACK_FRAME_MAX */
 int mcall_send_audio(struct mcall *c, uint32_t rtmp_ts, const uint8_t *body, size_t len);
 

@@ -15,11 +15,11 @@
  * connected.  A DTLS datagram that comes before the mode is known is kept
  * (the last one) and fed once it is.
  *
- * The audio path allocates nothing and takes no lock of ours: a ring slot
+ * The audio path allocates nothing and takes no lock of ours: a ring record
  * in, repack_tx_push, one copy into our packet buffer, SRTP in place,
  * ice_agent_send; and back: SRTP in place, rtp_parse, repack_rx_put (a
  * frame in order goes on at once) and every 20 ms repack_rx_tick (what
- * waited behind a missing frame) into a ring slot.  libnice takes its agent's
+ * waited behind a missing frame) into a ring record.  libnice takes its agent's
  * own (uncontended) mutex inside nice_agent_send() and
  * nice_agent_recv_messages_nonblocking(). */
 #include <errno.h>
@@ -403,11 +403,11 @@ static void on_rtp_out(const struct rtp_hdr *h, const uint8_t *pkt, size_t len, 
 
 void mside_drain_tx(struct mside *m)
 {
-	struct ring *r = m->sh->tx;
+	struct bring *r = m->sh->tx;
 	const uint8_t *p;
 	uint32_t len, ts;
 
-	while ((p = ring_peek(r, &len))) {
+	while ((p = bring_peek(r, &len))) {
 		if (!m->media || len < 4) {
 			m->st.tx_before_ready++;
 		} else {
@@ -415,7 +415,7 @@ void mside_drain_tx(struct mside *m)
 			/* refused messages are counted by the repacketizer */
 			repack_tx_push(m->tx, ts, p + 4, len - 4, on_rtp_out, m);
 		}
-		ring_pop_commit(r);
+		bring_release(r);
 	}
 }
 
@@ -424,17 +424,17 @@ void mside_drain_tx(struct mside *m)
 static void on_rx_msg(uint32_t rtmp_ts, const uint8_t *body, size_t len, void *arg)
 {
 	struct mside *m = arg;
-	struct ring *r = m->sh->rx;
+	struct bring *r = m->sh->rx;
 	bool was_empty;
-	uint8_t *slot;
+	uint8_t *rec;
 
-	if (len > MCALL_AUDIO_MAX || !(slot = ring_push_slot(r))) {
+	if (len > MCALL_AUDIO_MAX || !(rec = bring_reserve(r, (uint32_t)len + 4))) {
 		m->st.rx_ring_full++;
 		return;
 	}
-	memcpy(slot, &rtmp_ts, sizeof(rtmp_ts));
-	memcpy(slot + 4, body, len);
-	ring_push_commit(r, (uint32_t)len + 4, &was_empty);
+	memcpy(rec, &rtmp_ts, sizeof(rtmp_ts));
+	memcpy(rec + 4, body, len);
+	bring_commit(r, (uint32_t)len + 4, &was_empty);
 	if (was_empty)
 		eng_ev_audio(m->e, m->sh);
 }

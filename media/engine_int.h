@@ -19,18 +19,26 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include "bring.h"
 #include "engine.h"
 #include "list.h"
 #include "loop.h"
 #include "ring.h"
 
 #define ENG_CTL_SLOTS 1024
-#define ENG_AUDIO_SLOTS 64
-/* An audio slot: the RTMP timestamp, then the body; with the ring's 8-byte
- * header that is 33 cache lines. */
-#define ENG_AUDIO_SLOT (4 + MCALL_AUDIO_MAX)
+/* Audio rings are byte rings (bring.h) rather than rings of slots sized
+ * for the longest message: a message is typically an FLV byte and one
+ * 70-byte Speex frame, and a slot ring touches every slot in turn, so 64
+ * slots of 2.1 KB each made 135 KB per ring resident. */
+#define ENG_AUDIO_RING 16384
+#define ENG_AUDIO_RING_MIN 8192
+#define ENG_AUDIO_RING_MAX (1u << 20)
+/* An audio record: the RTMP timestamp, then the body. */
+#define ENG_AUDIO_REC (4 + MCALL_AUDIO_MAX)
 _Static_assert(MCALL_AUDIO_MAX >= 1 + REPACK_MAX_FPP * REPACK_FRAME_MAX,
-	       "an RTMP message from the jitter buffer fits an audio slot");
+	       "an RTMP message from the jitter buffer fits an audio record");
+_Static_assert(BRING_MAX_LEN(ENG_AUDIO_RING_MIN) >= ENG_AUDIO_REC,
+	       "the smallest audio ring takes the longest message");
 #define ENG_MAX_CALLS 1024
 #define ENG_TICK_MS 20
 #define ENG_RTCP_MS 5000
@@ -118,7 +126,7 @@ struct mshared {
 	struct mengine *e;
 	struct mcall *c;         /* control: NULL once the owner let go */
 	struct mside *m;         /* media: NULL before CREATE, after a failed one, after CLOSE */
-	struct ring *tx, *rx;    /* audio to the media thread, and back */
+	struct bring *tx, *rx;   /* audio to the media thread, and back */
 	struct mcall_params p;   /* p.name points to name */
 	char name[ENG_NAME_SIZE];
 	char ufrag[ENG_UFRAG_LEN + 1];
@@ -140,7 +148,7 @@ struct mengine {
 	char fp[MDTLS_FP_SIZE];
 	struct ice_config ice;   /* its strings point into str[] */
 	char *str[5];
-	unsigned max_calls, audio_slots, ctl_slots;
+	unsigned max_calls, audio_ring, ctl_slots;
 	bool allow_plain;
 	struct ring *cmd, *evq;
 	int cmd_fd, ev_fd;       /* their eventfds */

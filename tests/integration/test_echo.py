@@ -74,7 +74,9 @@ with Procs("echo") as P:
     n_in, n_out = int(m.group(1)), int(m.group(2))
     print("engine: %d of %d messages in, %d out" % (n_in, total, n_out))
     check(n_in >= total * 0.9, "at least 90% of the messages went through the engine")
-    check(n_in - 2 <= n_out <= n_in, "every message given to the engine came back (but the"
-          " last in flight at unpublish, which goes to the player directly)")
+    # Each message comes back, but for the last in flight at unpublish
+    # (which goes to the player directly).  With fpp > 1 a frame that misses
+    # its slot under load makes a message leave short, and one more leave.
+    check(abs(n_out - n_in) <= 2, "every message given to the engine came back")
     check(gw.alive(), "gateway still running")
     check(gw.stop() == 0, "gateway exits 0 on SIGTERM")

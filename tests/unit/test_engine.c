@@ -263,19 +263,28 @@ static bool flooded(struct et *t)
 
 /* Command and event rings of two slots: candidates, events, stats and the
  * audio notices keep finding them full, so messages wait in nodes, audio
- * is found by rescanning, and CLOSE waits in its own node.  Nothing may be
- * lost or reordered. */
+ * is found by rescanning, and CLOSE waits in its own node.  Audio rings of
+ * the smallest size (8 KiB, which still takes the longest message): they
+ * wrap every hundred messages.  Nothing may be lost or reordered. */
 int test_engine_tiny_rings(void)
 {
 	struct mengine_config cfg = ek_loopback;
 	struct et *t = mem_zalloc(sizeof(*t), NULL);
+	struct mengine *e = NULL;
 	struct mem_stat ms;
 	int err;
 
 	if (!t)
 		return ENOMEM;
 	cfg.ctl_slots = 2;
+	cfg.audio_ring = 8192;
 	TEST_ERR(ek_setup_cfg(t, &cfg));
+	/* smaller, or not a power of two: refused */
+	for (unsigned i = 0; i < 2; i++) {
+		struct mengine_config bad = cfg;
+		bad.audio_ring = i ? 12288 : 4096;
+		CHECK_EQ(mengine_alloc(&e, t->loop, &bad), -EINVAL);
+	}
 	TEST_ERR(ek_start_calls(t, M_SDES, 1, false, 0));
 	TEST_ERR(ek_connect(t, M_SDES));
 	for (int n = 0; n < 40; n++)

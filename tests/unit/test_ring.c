@@ -1,16 +1,11 @@
 /* Tests for base/ring.c: single-thread semantics and wrap-around, two
  * threads passing a million items woken through an eventfd only on the
  * empty -> non-empty transition, and no allocation per push or pop. */
-#include <poll.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "mem.h"
 #include "ring.h"
+#include "spsc_util.h"
 #include "test.h"
 
 int test_ring_basic(void)
@@ -116,130 +111,54 @@ out:
 #define ITEMS 1000000u
 #define SLOT 256u
 
-struct pc {
-	struct ring *r;
-	int fd;
-	uint32_t signals, full, wakeups, bad, batches;
-	int err;
-	atomic_bool stop;   /* the consumer gave up */
-};
-
 static uint32_t item_len(uint32_t i)
 {
 	return 4 + (i * 2654435761u >> 24) % (SLOT - 3);   /* 4..SLOT */
 }
 
-/* The producer works in batches of 1..64 items, as a thread handling one
- * epoll round would, and signals once after a batch in which some push
- * found the ring empty, or before it waits on a full ring.  (Signalling
- * right at the push is just as correct, but on a loaded machine the woken
- * consumer tends to preempt the producer, take that one item and sleep
- * again: 30 to 74% of pushes signalled in a test here.) */
-static int push_one(struct pc *pc, uint32_t i, bool *wake)
+/* Item i: i, then bytes that follow from it. */
+static int push_item(void *r, uint32_t i, bool *we)
 {
 	uint8_t b[SLOT];
 	uint32_t len = item_len(i);
-	bool we;
-	int e;
 
 	memcpy(b, &i, 4);
 	for (uint32_t k = 4; k < len; k++)
 		b[k] = (uint8_t)(i + k);
-	while ((e = ring_push(pc->r, b, len, &we)) == -ENOSPC && !atomic_load(&pc->stop)) {
-		if (*wake) {
-			pc->signals++;
-			ring_wake_signal(pc->fd);
-			*wake = false;
-		}
-		pc->full++;
-		sched_yield();
-	}
-	*wake |= we;
-	return -e;
+	return ring_push(r, b, len, we);
 }
 
-static void *produce(void *arg)
-{
-	struct pc *pc = arg;
-	uint32_t i = 0;
-
-	while (i < ITEMS && !pc->err) {
-		uint32_t n = 1 + (i * 2654435761u >> 20) % 64;
-		bool wake = false;
-
-		for (uint32_t j = 0; j < n && i < ITEMS && !pc->err; j++)
-			pc->err = push_one(pc, i++, &wake);
-		if (wake) {
-			pc->signals++;
-			ring_wake_signal(pc->fd);
-		}
-		pc->batches++;
-	}
-	return NULL;
-}
-
-/* Sleep on the eventfd, drain it, pop until empty.  A lost wake-up shows
- * as a 5 s poll timeout. */
-static int consume(struct pc *pc)
+static int pop_item(void *r, uint32_t next, uint32_t wakeup)
 {
 	uint8_t b[SLOT];
-	uint32_t len, next = 0;
+	uint32_t len, v;
+	int e = ring_pop(r, b, sizeof(b), &len);
 
-	while (next < ITEMS) {
-		struct pollfd p = {.fd = pc->fd, .events = POLLIN};
-		if (poll(&p, 1, 5000) != 1) {
-			fprintf(stderr, "  no wake-up after item %u\n", next);
-			return ETIMEDOUT;
-		}
-		ring_wake_drain(pc->fd);
-		pc->wakeups++;
-		while (ring_pop(pc->r, b, sizeof(b), &len) == 0) {
-			uint32_t v;
-			memcpy(&v, b, 4);
-			if (v != next || len != item_len(v))
-				pc->bad++;
-			for (uint32_t k = 4; k < len; k++)
-				if (b[k] != (uint8_t)(v + k))
-					pc->bad++;
-			if (pc->bad)
-				return EBADMSG;
-			next++;
-		}
-	}
+	(void)wakeup;
+	if (e)
+		return e;
+	memcpy(&v, b, 4);
+	if (v != next || len != item_len(v))
+		return EBADMSG;
+	for (uint32_t k = 4; k < len; k++)
+		if (b[k] != (uint8_t)(v + k))
+			return EBADMSG;
 	return 0;
 }
 
 int test_ring_threads(void)
 {
-	struct pc pc = {.fd = -1};
-	pthread_t t;
-	int err = ring_alloc(&pc.r, 64, SLOT);
+	static const struct spsc_ops ops = {push_item, pop_item};
+	struct spsc_stats st;
+	struct ring *r;
+	int err = ring_alloc(&r, 64, SLOT);
 
 	if (err)
 		return -err;
-	atomic_init(&pc.stop, false);
-	pc.fd = ring_wake_fd();
-	if (pc.fd < 0) {
-		mem_deref(pc.r);
-		return -pc.fd;
-	}
-	err = pthread_create(&t, NULL, produce, &pc);
-	if (!err) {
-		err = consume(&pc);
-		atomic_store(&pc.stop, true);
-		pthread_join(t, NULL);
-	}
-	if (getenv("RX_TEST_VERBOSE"))
-		fprintf(stderr, "  %u items in %u batches, %u signals, %u wake-ups, %u pushes "
-			"found it full\n", ITEMS, pc.batches, pc.signals, pc.wakeups, pc.full);
-	close(pc.fd);
-	mem_deref(pc.r);
+	err = spsc_run(r, &ops, ITEMS, &st);
+	mem_deref(r);
 	TEST_EQ(err, 0);
-	TEST_EQ(pc.err, 0);
-	TEST_EQ(pc.bad, 0);
-	TEST_ASSERT(pc.signals >= 1 && pc.signals <= pc.batches + pc.full);
-	TEST_ASSERT(pc.signals < ITEMS / 10);
-	TEST_ASSERT(pc.wakeups <= pc.signals);
+	TEST_ASSERT(st.signals < ITEMS / 10);
 	return 0;
 }
 
