@@ -94,6 +94,11 @@ struct mcall_params {
 	/* payload type of telephone-event (RFC 4733, 96..127) if negotiated;
 	 * 0: none.  Such packets are counted (telephone_events), not played. */
 	uint8_t te_pt;
+	/* STUN and TURN servers for this call's ICE agent instead of the
+	 * engine's, kind by kind (ice.h, struct ice_servers), e.g. those the
+	 * user's XMPP server offers (XEP-0215); NULL: the engine's.  Copied,
+	 * strings too: each shorter than ICE_SERVER_STR_SIZE, or -EINVAL. */
+	const struct ice_servers *servers;
 };
 
 /* Per call.  Counters only grow. */

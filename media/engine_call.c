@@ -764,8 +764,8 @@ static void create(struct mengine *e, struct mshared *sh)
 	}
 	rtp_rx_init(&m->rxs);
 	list_append(&e->mcalls, &m->le, m);
-	if ((err = ice_agent_alloc(&m->a, e->ictx, p->controlling, p->ncomp, on_ice_event,
-				   on_ice_recv, m)) ||
+	if ((err = ice_agent_alloc(&m->a, e->ictx, p->servers, p->controlling, p->ncomp,
+				   on_ice_event, on_ice_recv, m)) ||
 	    (err = ice_agent_set_local_credentials(m->a, sh->ufrag, sh->pwd)) ||
 	    (err = repack_tx_alloc(&m->tx, p->pt, 0)) ||
 	    (err = repack_rx_alloc(&m->rx, p->tag, p->fpp)) ||

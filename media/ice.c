@@ -260,7 +260,8 @@ static void on_closing_recv(NiceAgent *nice, guint sid, guint cid, guint len, gc
 	(void)arg;
 }
 
-void ice_ctx_close_nice(struct ice_ctx *c, NiceAgent *nice, guint sid, unsigned ncomp)
+void ice_ctx_close_nice(struct ice_ctx *c, NiceAgent *nice, guint sid, unsigned ncomp,
+			bool turn)
 {
 	/* Without TURN there is nothing to deallocate: disposing closes the
 	 * sockets now.  With TURN, close_async sends the deallocations first
@@ -268,7 +269,7 @@ void ice_ctx_close_nice(struct ice_ctx *c, NiceAgent *nice, guint sid, unsigned 
 	 * that they are read, the sockets go over to GLib's own receive path
 	 * on our context for that time (what arrives otherwise is dropped).
 	 * The GTask completes on the thread-default context: make it ours. */
-	if (c->cfg.turn_host) {
+	if (turn) {
 		for (guint id = 1; sid && id <= ncomp; id++)
 			nice_agent_attach_recv(nice, sid, id, c->gctx, on_closing_recv, NULL);
 		c->nclosing++;

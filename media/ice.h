@@ -31,10 +31,11 @@ struct ice_ctx;
 struct ice_agent;
 
 struct ice_config {
-	/* IP or name; NULL: no server-reflexive candidates but TURN's.  With
-	 * TURN, leave it NULL: the allocation gives the server-reflexive
-	 * candidate too, and libnice 0.1.21 with both rejects the binding
-	 * answers ("incorrectly multiplexed"), so gathering waits 2 s. */
+	/* IP or name; NULL: no server-reflexive candidates but TURN's.  Not
+	 * used by an agent with TURN over UDP: the allocation gives the
+	 * server-reflexive candidate too, and libnice 0.1.21 with both rejects
+	 * the binding answers ("incorrectly multiplexed"), so gathering would
+	 * wait 2 s. */
 	const char *stun_host;
 	uint16_t stun_port;        /* 0: 3478 */
 	const char *turn_host;     /* IP or name; NULL: no relay candidates */
@@ -54,6 +55,24 @@ struct ice_config {
 	/* Comparison only (bench/ice): libnice's own receive path,
 	 * nice_agent_attach_recv() on the shared context, instead of ours. */
 	bool attach_recv;
+};
+
+/* Hosts, TURN usernames and passwords: at most 255 characters. */
+#define ICE_SERVER_STR_SIZE 256
+
+/* STUN and TURN servers for one agent instead of the ctx's, kind by kind
+ * (e.g. those of the user's XMPP server, XEP-0215): a stun_host replaces
+ * the ctx's STUN server, a turn_host its TURN server; NULL keeps the
+ * ctx's.  Ports 0: 3478.  Whatever the source, an agent whose TURN server
+ * is reached over UDP gets no STUN server (see stun_host above). */
+struct ice_servers {
+	const char *stun_host;
+	uint16_t stun_port;
+	const char *turn_host;
+	uint16_t turn_port;
+	const char *turn_user;     /* NULL: "" */
+	const char *turn_pass;     /* NULL: ""; a secret, never logged */
+	bool turn_tcp;
 };
 
 /* Makes the GMainContext and acquires it for the calling thread.  cfg is
@@ -113,9 +132,12 @@ typedef void (ice_event_h)(struct ice_agent *a, const struct ice_event *ev, void
 typedef void (ice_recv_h)(struct ice_agent *a, unsigned comp, uint8_t *buf, size_t len,
 			  void *arg);
 
-/* ncomp: 1 (rtcp-mux) or 2.  The agent holds a reference to ctx. */
-int ice_agent_alloc(struct ice_agent **ap, struct ice_ctx *ctx, bool controlling,
-		    unsigned ncomp, ice_event_h *evh, ice_recv_h *recvh, void *arg);
+/* ncomp: 1 (rtcp-mux) or 2.  The agent holds a reference to ctx.  srv:
+ * this agent's servers instead of the ctx's, or NULL; libnice copies the
+ * strings before this returns. */
+int ice_agent_alloc(struct ice_agent **ap, struct ice_ctx *ctx, const struct ice_servers *srv,
+		    bool controlling, unsigned ncomp, ice_event_h *evh, ice_recv_h *recvh,
+		    void *arg);
 /* Starts gathering; host candidates are reported before it returns,
  * server-reflexive and relay ones later, then ICE_EV_GATHERING_DONE. */
 int ice_agent_gather(struct ice_agent *a);

@@ -15,11 +15,11 @@ static void agent_destroy(void *arg)
 
 	if (a->nice) {
 		g_signal_handlers_disconnect_by_data(a->nice, a);
-		if (ice_attached(a->ctx) && a->sid)
+		if (ice_attached(a) && a->sid)
 			ice_agent_attach(a, false);
 		for (unsigned i = 0; i < a->ncomp; i++)
 			ice_comp_release_all(&a->comp[i]);
-		ice_ctx_close_nice(a->ctx, a->nice, a->sid, a->ncomp);
+		ice_ctx_close_nice(a->ctx, a->nice, a->sid, a->ncomp, a->turn);
 	}
 	for (unsigned i = 0; i < a->ncomp; i++)
 		if (a->comp[i].fds != a->comp[i].fd0)
@@ -52,13 +52,46 @@ static int add_local_addrs(NiceAgent *nice, const char *list)
 	return 0;
 }
 
-static int configure(struct ice_agent *a, const struct ice_config *cfg)
+/* The agent's servers: the ctx's, kind by kind replaced by srv's. */
+static void servers_of(struct ice_servers *out, const struct ice_config *cfg,
+		       const struct ice_servers *srv)
+{
+	*out = (struct ice_servers){
+		.stun_host = cfg->stun_host,
+		.stun_port = cfg->stun_port,
+		.turn_host = cfg->turn_host,
+		.turn_port = cfg->turn_port,
+		.turn_user = cfg->turn_user,
+		.turn_pass = cfg->turn_pass,
+		.turn_tcp = cfg->turn_tcp,
+	};
+	if (srv && srv->stun_host) {
+		out->stun_host = srv->stun_host;
+		out->stun_port = srv->stun_port;
+	}
+	if (srv && srv->turn_host) {
+		out->turn_host = srv->turn_host;
+		out->turn_port = srv->turn_port;
+		out->turn_user = srv->turn_user;
+		out->turn_pass = srv->turn_pass;
+		out->turn_tcp = srv->turn_tcp;
+	}
+	/* A UDP allocation's answer gives the server-reflexive candidate, and
+	 * libnice 0.1.21 with a STUN server as well refuses the binding
+	 * answers as "incorrectly multiplexed" (gathering then waits 2 s).
+	 * Over TCP the mapped address is the TCP connection's: keep STUN. */
+	if (out->turn_host && !out->turn_tcp)
+		out->stun_host = NULL;
+}
+
+static int configure(struct ice_agent *a, const struct ice_config *cfg,
+		     const struct ice_servers *s)
 {
 	int err;
 
-	if (cfg->stun_host)
-		g_object_set(a->nice, "stun-server", cfg->stun_host, "stun-server-port",
-			     (guint)(cfg->stun_port ? cfg->stun_port : STUN_PORT), NULL);
+	if (s->stun_host)
+		g_object_set(a->nice, "stun-server", s->stun_host, "stun-server-port",
+			     (guint)(s->stun_port ? s->stun_port : STUN_PORT), NULL);
 	if (cfg->stun_retrans)
 		g_object_set(a->nice, "stun-max-retransmissions", (guint)cfg->stun_retrans, NULL);
 	if (cfg->idle_timeout_ms)
@@ -71,12 +104,13 @@ static int configure(struct ice_agent *a, const struct ice_config *cfg)
 	for (unsigned id = 1; id <= a->ncomp; id++) {
 		if (cfg->port_min || cfg->port_max)
 			nice_agent_set_port_range(a->nice, a->sid, id, cfg->port_min, cfg->port_max);
-		if (cfg->turn_host &&
-		    !nice_agent_set_relay_info(a->nice, a->sid, id, cfg->turn_host,
-					       cfg->turn_port ? cfg->turn_port : STUN_PORT,
-					       cfg->turn_user, cfg->turn_pass,
-					       cfg->turn_tcp ? NICE_RELAY_TYPE_TURN_TCP
-							     : NICE_RELAY_TYPE_TURN_UDP))
+		if (s->turn_host &&
+		    !nice_agent_set_relay_info(a->nice, a->sid, id, s->turn_host,
+					       s->turn_port ? s->turn_port : STUN_PORT,
+					       s->turn_user ? s->turn_user : "",
+					       s->turn_pass ? s->turn_pass : "",
+					       s->turn_tcp ? NICE_RELAY_TYPE_TURN_TCP
+							   : NICE_RELAY_TYPE_TURN_UDP))
 			return -EINVAL;
 	}
 	return 0;
@@ -100,9 +134,11 @@ static int copy_credentials(struct ice_agent *a)
 	return err;
 }
 
-int ice_agent_alloc(struct ice_agent **ap, struct ice_ctx *ctx, bool controlling,
-		    unsigned ncomp, ice_event_h *evh, ice_recv_h *recvh, void *arg)
+int ice_agent_alloc(struct ice_agent **ap, struct ice_ctx *ctx, const struct ice_servers *srv,
+		    bool controlling, unsigned ncomp, ice_event_h *evh, ice_recv_h *recvh,
+		    void *arg)
 {
+	struct ice_servers s;
 	struct ice_agent *a;
 	int err;
 
@@ -116,6 +152,9 @@ int ice_agent_alloc(struct ice_agent **ap, struct ice_ctx *ctx, bool controlling
 	a->evh = evh;
 	a->recvh = recvh;
 	a->arg = arg;
+	servers_of(&s, &ctx->cfg, srv);
+	a->turn = s.turn_host != NULL;
+	a->attached = ctx->cfg.attach_recv || ctx->cfg.ice_tcp || (s.turn_host && s.turn_tcp);
 	for (unsigned i = 0; i < ncomp; i++) {
 		a->comp[i].a = a;
 		a->comp[i].id = i + 1;
@@ -145,10 +184,10 @@ int ice_agent_alloc(struct ice_agent **ap, struct ice_ctx *ctx, bool controlling
 		err = -ENOMEM;
 		goto fail;
 	}
-	if ((err = configure(a, &ctx->cfg)) || (err = copy_credentials(a)))
+	if ((err = configure(a, &ctx->cfg, &s)) || (err = copy_credentials(a)))
 		goto fail;
 	ice_agent_signals(a);
-	if (ice_attached(ctx))
+	if (ice_attached(a))
 		ice_agent_attach(a, true);
 	*ap = a;
 	return 0;

@@ -82,7 +82,7 @@ static int sync_comp(struct ice_comp *comp)
 	GPtrArray *socks;
 	int err = 0;
 
-	if (ice_attached(a->ctx))
+	if (ice_attached(a))
 		return 0;
 	if (comp->unused) {
 		ice_comp_release_all(comp);

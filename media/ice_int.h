@@ -81,6 +81,8 @@ struct ice_agent {
 	bool creds;              /* remote credentials set */
 	bool eoc;                /* the peer's end-of-candidates */
 	bool gathering;
+	bool turn;               /* has a TURN server: deallocate on close */
+	bool attached;           /* on libnice's receive path (ice_attached) */
 	struct ice_cand *pend;   /* remote candidates before the credentials */
 	unsigned npend, cappend;
 	char ufrag[ICE_UFRAG_SIZE];
@@ -93,8 +95,10 @@ struct ice_agent {
 /* ice.c: the loop watches fd for comp (reads) until released. */
 int ice_ctx_claim(struct ice_ctx *c, int fd, struct ice_comp *comp);
 void ice_ctx_release(struct ice_ctx *c, int fd, const struct ice_comp *comp);
-/* ice.c: after a NiceAgent is given up (closes it asynchronously). */
-void ice_ctx_close_nice(struct ice_ctx *c, NiceAgent *nice, guint sid, unsigned ncomp);
+/* ice.c: after a NiceAgent is given up (closes it asynchronously; with
+ * turn, after its TURN deallocations). */
+void ice_ctx_close_nice(struct ice_ctx *c, NiceAgent *nice, guint sid, unsigned ncomp,
+			bool turn);
 
 const struct ice_stats *ice_ctx_stats(const struct ice_ctx *c);
 
@@ -127,10 +131,11 @@ void ice_comp_readable(struct ice_comp *comp, int flags);
  * context): the bench's baseline, and TCP.  nice_agent_get_sockets() lists
  * the sockets of local candidates only: never ICE-TCP's accepted or active
  * connections, nor a TURN server connection (a relay candidate's socket
- * has no fd of its own; over UDP it shares the host candidate's). */
-static inline bool ice_attached(const struct ice_ctx *c)
+ * has no fd of its own; over UDP it shares the host candidate's).  Set at
+ * ice_agent_alloc() from the ctx's config and the agent's TURN server. */
+static inline bool ice_attached(const struct ice_agent *a)
 {
-	return c->cfg.attach_recv || c->cfg.ice_tcp || c->cfg.turn_tcp;
+	return a->attached;
 }
 
 /* Watch exactly the sockets libnice has for comp now (FAILED if we cannot). */

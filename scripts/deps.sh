@@ -10,7 +10,7 @@ pkgs=(
   # libraries
   librtmp-dev libglib2.0-dev libssl-dev libstrophe-dev libsrtp2-dev libspeex-dev libspeexdsp-dev libnice-dev
   # test peers and tools
-  ffmpeg rtmpdump python3 python3-librtmp python3-numpy espeak-ng sox prosody python3-slixmpp openssl nodejs
+  ffmpeg rtmpdump python3 python3-librtmp python3-numpy espeak-ng sox prosody python3-slixmpp openssl nodejs coturn
   # the benchmark's baseline and plots
   nginx libnginx-mod-rtmp gnuplot-nox
 )

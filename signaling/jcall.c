@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/rand.h>
 #include "engine.h"
+#include "extsvc.h"
 #include "jcall.h"
 #include "list.h"
 #include "log.h"
@@ -41,6 +43,7 @@ struct jcall_mgr {
 	struct loop *loop;
 	struct xsess *xs;
 	struct mengine *eng;
+	struct extsvc *svc;       /* the server's STUN/TURN (XEP-0215); NULL without eng */
 	struct jcall_config cfg;
 	struct jcall_handlers h;
 	void *arg;
@@ -219,6 +222,14 @@ static void send_jingle_to(struct jcall_mgr *m, const struct jingle *j, const ch
 
 static void send_jingle(struct jcall *c, const struct jingle *j, char *id_out, size_t id_size)
 {
+	/* What we offer, for the operator (and the tests): one line each */
+	for (unsigned i = 0; log_enabled(LOG_DEBUG) && i < j->ncontents; i++)
+		for (unsigned k = 0; k < j->contents[i].ncands; k++) {
+			const struct ice_cand *ic = &j->contents[i].cands[k].c;
+			LOGD("call %s: %s with candidate %s %s:%u", c->sid,
+			     jingle_action_name(j->action), ice_cand_type_name(ic->type), ic->ip,
+			     ic->port);
+		}
 	send_jingle_to(c->m, j, c->peer, id_out, id_size);
 }
 
@@ -489,6 +500,18 @@ static void on_media_audio(struct mcall *mc, uint32_t ts, const uint8_t *body, s
 		c->m->h.audio(c, ts, body, len, c->m->arg);
 }
 
+static void log_servers(const struct jcall *c, const struct ice_servers *s)
+{
+	char stun[ICE_SERVER_STR_SIZE + 16] = "", turn[ICE_SERVER_STR_SIZE + 32] = "";
+
+	if (s->stun_host)
+		snprintf(stun, sizeof(stun), " stun %s:%u", s->stun_host, s->stun_port);
+	if (s->turn_host)
+		snprintf(turn, sizeof(turn), " turn %s:%u over %s", s->turn_host, s->turn_port,
+			 s->turn_tcp ? "tcp" : "udp");
+	LOGD("call %s: ICE servers from the XMPP server:%s%s", c->sid, stun, turn);
+}
+
 static int media_alloc(struct jcall *c, bool controlling, unsigned ncomp)
 {
 	struct mcall_params p = {
@@ -499,8 +522,17 @@ static int media_alloc(struct jcall *c, bool controlling, unsigned ncomp)
 		.fpp = 1,
 		.name = c->sid,
 	};
-	int err = mcall_alloc(&c->mc, c->m->eng, &p, on_media_event, on_media_audio, c);
+	struct ice_servers srv;
+	int err;
 
+	/* The user's server's STUN and TURN if it gave any yet (never waited
+	 * for); the gateway's own otherwise.  Host and port only: the TURN
+	 * credentials are secrets. */
+	if (c->m->svc && extsvc_servers(c->m->svc, (int64_t)time(NULL), &srv)) {
+		p.servers = &srv;
+		log_servers(c, &srv);
+	}
+	err = mcall_alloc(&c->mc, c->m->eng, &p, on_media_event, on_media_audio, c);
 	if (err)
 		return err;
 	return mcall_gather(c->mc);
@@ -1147,6 +1179,7 @@ static void mgr_destructor(void *arg)
 		mem_deref(m->early.head->data);
 	while (m->presence.head)
 		mem_deref(m->presence.head->data);
+	mem_deref(m->svc);
 }
 
 int jcall_mgr_alloc(struct jcall_mgr **mp, struct loop *loop, struct xsess *xs,
@@ -1176,6 +1209,10 @@ int jcall_mgr_alloc(struct jcall_mgr **mp, struct loop *loop, struct xsess *xs,
 	list_init(&m->calls);
 	list_init(&m->early);
 	list_init(&m->presence);
+	if (eng && extsvc_alloc(&m->svc, xs)) {
+		mem_deref(m);
+		return -ENOMEM;
+	}
 	*mp = m;
 	return 0;
 }
@@ -1193,7 +1230,8 @@ bool jcall_mgr_handle(struct jcall_mgr *m, xmpp_stanza_t *st)
 	if (!strcmp(name, "iq")) {
 		xmpp_stanza_t *el;
 		if (type && (!strcmp(type, "result") || !strcmp(type, "error")))
-			return handle_iq_answer(m, st, type);
+			return (m->svc && extsvc_handle(m->svc, st)) ||
+			       handle_iq_answer(m, st, type);
 		if (!type || strcmp(type, "set"))
 			return false;
 		el = xmpp_stanza_get_child_by_name_and_ns(st, "jingle", JINGLE_NS);

@@ -5,8 +5,10 @@
  *
  * A manager per XMPP session routes the stanzas that belong to calls
  * (Jingle iqs, answers to our Jingle iqs, JMI messages and their carbons)
- * and keeps the presence it sees, so that a bare JID can be rung.  All of
- * it runs on the control thread.
+ * and keeps the presence it sees, so that a bare JID can be rung.  It also
+ * asks the user's server for STUN and TURN servers (XEP-0215, extsvc.h),
+ * which its calls then use instead of the engine's.  All of it runs on
+ * the control thread.
  *
  * Outgoing: jcall_dial() to a full JID sends session-initiate once local
  * candidates are gathered; to a bare JID it sends a JMI propose, and the

@@ -216,7 +216,8 @@ static int make_agents(struct side *s)
 		struct bagent *b = &s->ag[i];
 		const char *u, *p;
 		b->s = s;
-		if ((err = -ice_agent_alloc(&b->a, s->ctx, s->idx == 0, 1, on_event, on_recv, b)) ||
+		if ((err = -ice_agent_alloc(&b->a, s->ctx, NULL, s->idx == 0, 1, on_event, on_recv,
+					    b)) ||
 		    (err = -ice_agent_gather(b->a)))
 			return err;
 		ice_agent_local_credentials(b->a, &u, &p);

@@ -75,7 +75,7 @@ def ws_open(url, domain, timeout=5):
 
 
 def main():
-    with Prosody(websocket=True) as p, Prosody() as other:
+    with Prosody(websocket=True, stun=("127.0.0.1", 3478)) as p, Prosody() as other:
         print("prosody %s: c2s 127.0.0.1:%d, ws %s, modules %s"
               % (p.dir, p.port, p.ws_url, " ".join(p.modules)), flush=True)
         p.register("alice", "alice-pw")

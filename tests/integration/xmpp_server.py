@@ -189,14 +189,20 @@ class Prosody:
                  SIGTERM is as abrupt as kill().
     state_dir    keep everything in this folder and never delete it (demo).
     port         the c2s port (default: a free one).
-    stun         (host, port) advertised through XEP-0215 (mod_external_services).
+    stun         (host, port) of a STUN server to advertise through XEP-0215
+                 (mod_external_services); None (the default): none.  Only
+                 advertise one that answers: the gateway uses it for its
+                 calls, and one that does not answer holds up every call's
+                 candidate gathering by 2 s.  For TURN, enable
+                 "turn_external" in extra_modules with its options in
+                 extra_config (tests/integration/test_call_turn.py).
     extra_modules  more modules to enable; extra_config: Lua lines appended
                  to the global section.
     """
 
     def __init__(self, domain="localhost", websocket=False, direct_tls=False,
                  cert_from=None, cert_names=None, iterations=DEFAULT_ITERATIONS,
-                 state_dir=None, port=None, log_level="debug", stun=("127.0.0.1", 3478),
+                 state_dir=None, port=None, log_level="debug", stun=None,
                  extra_modules=(), extra_config="", graceful=True, start=True, timeout=20):
         self.domain = domain
         self.muc = "conference." + domain
@@ -273,7 +279,7 @@ class Prosody:
             raise ProsodyError("prosody modules not installed: " + ", ".join(missing))
         return list(dict.fromkeys(want))
 
-    def config_text(self, log_level="debug", stun=("127.0.0.1", 3478), extra=""):
+    def config_text(self, log_level="debug", stun=None, extra=""):
         """The whole prosody.cfg.lua; the only copy of the template."""
         disabled = ["s2s", "s2s_auth_certs"]     # s2s would listen on 5269
         if not self.graceful:

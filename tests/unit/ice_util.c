@@ -168,8 +168,8 @@ int it_start_pair(struct tctx *t, unsigned ncomp)
 
 	A->ncomp = B->ncomp = ncomp;
 	A->eoc_on_gathered = B->eoc_on_gathered = true;
-	if ((err = -ice_agent_alloc(&A->a, t->ctx, true, ncomp, it_event, it_recv, A)) ||
-	    (err = -ice_agent_alloc(&B->a, t->ctx, false, ncomp, it_event, it_recv, B)))
+	if ((err = -ice_agent_alloc(&A->a, t->ctx, NULL, true, ncomp, it_event, it_recv, A)) ||
+	    (err = -ice_agent_alloc(&B->a, t->ctx, NULL, false, ncomp, it_event, it_recv, B)))
 		return err;
 	ice_agent_local_credentials(B->a, &u, &pw);
 	if ((err = -ice_agent_set_remote_credentials(A->a, u, pw)) ||

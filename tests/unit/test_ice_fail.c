@@ -36,7 +36,7 @@ int test_ice_bogus(void)
 	TEST_ERR(it_setup(&t, &cfg));
 	A->ncomp = 1;
 	A->free_on_failed = true;
-	TEST_ERR(-ice_agent_alloc(&A->a, t.ctx, true, 1, it_event, it_recv, A));
+	TEST_ERR(-ice_agent_alloc(&A->a, t.ctx, NULL, true, 1, it_event, it_recv, A));
 	TEST_ERR(-ice_agent_add_remote_candidate(A->a, &c));
 	c.port = 1;
 	strcpy(c.foundation, "2");
@@ -92,7 +92,7 @@ int test_ice_fd_leak(void)
 	for (int i = 0; i <= 200; i++) {
 		if (i == 1)
 			before = count_fds();   /* after one warm-up, for GLib's own */
-		TEST_ERR(-ice_agent_alloc(&A->a, t.ctx, i & 1, 2, it_event, it_recv, A));
+		TEST_ERR(-ice_agent_alloc(&A->a, t.ctx, NULL, i & 1, 2, it_event, it_recv, A));
 		TEST_ERR(-ice_agent_gather(A->a));
 		A->a = mem_deref(A->a);
 		if (i % 50 == 0) {
