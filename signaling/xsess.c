@@ -527,6 +527,11 @@ void xsess_close(struct xsess *s, const char *reason)
 		tmr_start(s->loop, &s->down, 0, on_down_tmr, s);
 		return;
 	}
+	/* What the client (or the call layer: a session-terminate when the
+	 * RTMP side hangs up and leaves at once) sent last goes out before
+	 * the stream's end, not with the session. */
+	if (s->up && s->nheld)
+		flush_held(s);
 	xmpp_disconnect(s->conn);
 	kick(s);
 }

@@ -20,6 +20,7 @@ dropped by design.
 --direction picks who calls whom (A=alice -> B=bob, or the reverse), and
 --target full|bare picks the JID form."""
 import os
+import re
 import sys
 import time
 
@@ -118,6 +119,12 @@ with Procs("call-ffmpeg") as P, Prosody() as p:
           "the call went out as %s" % ("a JMI propose" if a.target == "bare"
                                       else "a session-initiate"))
     check("media flows" in log, "the media path came up (ICE + DTLS-SRTP)")
+    # The caller's FFmpeg leaves right after unpublishing: its hang-up
+    # (session-terminate) must still reach the callee, who ends with
+    # success, not later with connectivity-error when ICE consent runs out.
+    check(re.search(r"call \S+ from \S+: ended success", log) is not None
+          and "consent lost" not in log,
+          "the callee's call ended by the caller's session-terminate (success)")
     res = audiocmp.compare_files(ref, out, max_lag_s=SILENCE_S + 1.0)
     print("audiocmp: %s" % res, flush=True)
     overlap = min(res["ref_s"], res["got_s"] - max(0.0, res["lag_ms"] / 1000.0))
