@@ -10,24 +10,7 @@
  * Building makes every element with its namespace set, even where it is
  * the parent's (libstrophe leaves it out when rendering), so that a built
  * element can be parsed again without being serialized first. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <strings.h>
-#include "jingle.h"
-#include "stanza.h"
-
-#define CLIENT_NS "jabber:client"
-#define STANZAS_NS "urn:ietf:params:xml:ns:xmpp-stanzas"
-#define CARBONS_NS "urn:xmpp:carbons:2"
-#define FORWARD_NS "urn:xmpp:forward:0"
-#define HINTS_NS "urn:xmpp:hints"
-#define RECEIPTS_NS "urn:xmpp:receipts"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define FOR_CHILD(c, el) \
-	for (xmpp_stanza_t *c = xmpp_stanza_get_children(el); c; c = xmpp_stanza_get_next(c))
+#include "jingle_int.h"
 
 /* --- names --- */
 
@@ -97,33 +80,20 @@ static const char *const creator_names[] = {
 	[JC_RESPONDER] = "responder",
 };
 
-static const char *const jmi_names[] = {
-	[JMI_PROPOSE] = "propose",
-	[JMI_RETRACT] = "retract",
-	[JMI_ACCEPT] = "accept",
-	[JMI_PROCEED] = "proceed",
-	[JMI_REJECT] = "reject",
-	[JMI_RINGING] = "ringing",
-	[JMI_FINISH] = "finish",
-};
-
-static const char *name_of(const char *const *names, size_t n, unsigned i)
+const char *jg_name_of(const char *const *names, size_t n, unsigned i)
 {
 	return i < n && names[i] ? names[i] : "";
 }
 
 /* The index of s in names, or -1.  Index 0 is a real name only in the
  * tables that have one (senders, creator). */
-static int index_of(const char *const *names, size_t n, const char *s)
+int jg_index_of(const char *const *names, size_t n, const char *s)
 {
 	for (size_t i = 0; s && i < n; i++)
 		if (names[i] && !strcmp(s, names[i]))
 			return (int)i;
 	return -1;
 }
-
-#define NAME(tbl, i) name_of(tbl, ARRAY_SIZE(tbl), (unsigned)(i))
-#define INDEX(tbl, s) index_of(tbl, ARRAY_SIZE(tbl), s)
 
 const char *jingle_action_name(enum jingle_action a)
 {
@@ -163,14 +133,14 @@ enum jingle_setup jingle_setup_parse(const char *s)
 
 /* --- parsing helpers --- */
 
-static int bad(const char **why, const char *what)
+int jg_bad(const char **why, const char *what)
 {
 	*why = what;
 	return -EBADMSG;
 }
 
 /* Is el an element named name in namespace ns (NULL: any)? */
-static bool is_el(xmpp_stanza_t *el, const char *name, const char *ns)
+bool jg_is_el(xmpp_stanza_t *el, const char *name, const char *ns)
 {
 	const char *n, *x;
 
@@ -183,14 +153,14 @@ static bool is_el(xmpp_stanza_t *el, const char *name, const char *ns)
 	return !ns || (x && !strcmp(x, ns));
 }
 
-static bool ns_is(xmpp_stanza_t *el, const char *ns)
+bool jg_ns_is(xmpp_stanza_t *el, const char *ns)
 {
 	const char *x = xmpp_stanza_is_tag(el) ? xmpp_stanza_get_ns(el) : NULL;
 
 	return x && !strcmp(x, ns);
 }
 
-static const char *attr(xmpp_stanza_t *el, const char *name)
+const char *jg_attr(xmpp_stanza_t *el, const char *name)
 {
 	return xmpp_stanza_get_attribute(el, name);
 }
@@ -213,20 +183,16 @@ static int copy_str(char *dst, size_t size, const char *s)
 
 /* Attribute name of el into dst[size] if present (dst is left as it was,
  * zeroed, when absent).  The two reasons are static strings. */
-static int get_attr(xmpp_stanza_t *el, const char *name, char *dst, size_t size,
-		    const char **why, const char *too_long, const char *ctrl)
+int jg_get_attr(xmpp_stanza_t *el, const char *name, char *dst, size_t size,
+		const char **why, const char *too_long, const char *ctrl)
 {
-	const char *v = attr(el, name);
+	const char *v = jg_attr(el, name);
 	int err = v ? copy_str(dst, size, v) : 0;
 
 	if (err)
-		return bad(why, err == -EMSGSIZE ? too_long : ctrl);
+		return jg_bad(why, err == -EMSGSIZE ? too_long : ctrl);
 	return 0;
 }
-
-/* what is a string literal: the reasons are made at compile time. */
-#define GET_ATTR(el, name, dst, what) \
-	get_attr(el, name, dst, sizeof(dst), why, what " too long", "control character in " what)
 
 /* A decimal number 0..max: digits only, no sign, space or trailing junk. */
 static int parse_num(const char *s, uint32_t max, uint32_t *v)
@@ -251,7 +217,7 @@ static int parse_num(const char *s, uint32_t max, uint32_t *v)
 static int num_attr(xmpp_stanza_t *el, const char *name, uint32_t min, uint32_t max,
 		    uint32_t *v)
 {
-	const char *s = attr(el, name);
+	const char *s = jg_attr(el, name);
 	uint32_t n;
 
 	if (!s)
@@ -383,12 +349,12 @@ static enum addr_kind addr_kind(const char *s)
  * fit is cut, at a character: it is only for the log, and refusing a
  * session-terminate for it would leave the session half-ended.  CR becomes
  * LF, as a parser would read it back from what we write. */
-static void parse_reason(xmpp_stanza_t *el, enum jingle_reason *r, char *text, size_t size)
+void jg_parse_reason(xmpp_stanza_t *el, enum jingle_reason *r, char *text, size_t size)
 {
 	FOR_CHILD(c, el) {
-		if (!ns_is(c, JINGLE_NS))
+		if (!jg_ns_is(c, JINGLE_NS))
 			continue;
-		if (is_el(c, "text", NULL)) {
+		if (jg_is_el(c, "text", NULL)) {
 			if (text && !text[0]) {
 				if (text_of(c, text, size) < 0)
 					utf8_trim(text, size - 1);
@@ -407,10 +373,10 @@ static enum jingle_info parse_info(xmpp_stanza_t *el)
 	FOR_CHILD(c, el) {
 		int i;
 
-		if (!xmpp_stanza_is_tag(c) || is_el(c, "content", JINGLE_NS) ||
-		    is_el(c, "reason", JINGLE_NS))
+		if (!xmpp_stanza_is_tag(c) || jg_is_el(c, "content", JINGLE_NS) ||
+		    jg_is_el(c, "reason", JINGLE_NS))
 			continue;
-		i = ns_is(c, JINGLE_RTP_INFO_NS) ? INDEX(info_names, xmpp_stanza_get_name(c)) : -1;
+		i = jg_ns_is(c, JINGLE_RTP_INFO_NS) ? INDEX(info_names, xmpp_stanza_get_name(c)) : -1;
 		return i > 0 ? (enum jingle_info)i : JI_OTHER;
 	}
 	return JI_NONE;
@@ -421,15 +387,15 @@ static int parse_payload(xmpp_stanza_t *el, struct jingle_payload *p, const char
 	uint32_t v = 0;
 
 	if (num_attr(el, "id", 0, 127, &v) <= 0)
-		return bad(why, "bad payload-type id");
+		return jg_bad(why, "bad payload-type id");
 	p->id = (uint8_t)v;
 	if (GET_ATTR(el, "name", p->name, "payload-type name"))
 		return -EBADMSG;
 	if (num_attr(el, "clockrate", 0, UINT32_MAX, &p->clockrate) < 0)
-		return bad(why, "bad payload-type clockrate");
+		return jg_bad(why, "bad payload-type clockrate");
 	v = 1;
 	if (num_attr(el, "channels", 1, 255, &v) < 0)
-		return bad(why, "bad payload-type channels");
+		return jg_bad(why, "bad payload-type channels");
 	p->channels = (uint8_t)v;
 	return 0;
 }
@@ -439,24 +405,24 @@ static int parse_crypto(xmpp_stanza_t *el, struct jingle_crypto *c, const char *
 	uint32_t tag;
 
 	if (num_attr(el, "tag", 0, UINT32_MAX, &tag) <= 0)
-		return bad(why, "bad crypto tag");
+		return jg_bad(why, "bad crypto tag");
 	c->tag = tag;
 	if (GET_ATTR(el, "crypto-suite", c->suite, "crypto-suite") ||
 	    GET_ATTR(el, "key-params", c->key_params, "crypto key-params"))
 		return -EBADMSG;
 	if (!c->suite[0] || !c->key_params[0])
-		return bad(why, "crypto without crypto-suite or key-params");
+		return jg_bad(why, "crypto without crypto-suite or key-params");
 	return 0;
 }
 
 static int parse_encryption(xmpp_stanza_t *el, struct jingle_content *ct, const char **why)
 {
-	const char *req = attr(el, "required");
+	const char *req = jg_attr(el, "required");
 	int err;
 
 	ct->crypto_required |= req && (!strcmp(req, "1") || !strcmp(req, "true"));
 	FOR_CHILD(c, el) {
-		if (!is_el(c, "crypto", JINGLE_RTP_NS) || ct->ncrypto == JINGLE_MAX_CRYPTO)
+		if (!jg_is_el(c, "crypto", JINGLE_RTP_NS) || ct->ncrypto == JINGLE_MAX_CRYPTO)
 			continue;
 		err = parse_crypto(c, &ct->crypto[ct->ncrypto], why);
 		if (err)
@@ -475,15 +441,15 @@ static int parse_rtp(xmpp_stanza_t *el, struct jingle_content *ct, const char **
 	if (GET_ATTR(el, "media", ct->media, "media"))
 		return -EBADMSG;
 	if (num_attr(el, "ssrc", 0, UINT32_MAX, &ct->ssrc) < 0)
-		return bad(why, "bad ssrc");
+		return jg_bad(why, "bad ssrc");
 	FOR_CHILD(c, el) {
 		err = 0;
-		if (is_el(c, "payload-type", JINGLE_RTP_NS) && ct->npayloads < JINGLE_MAX_PAYLOADS) {
+		if (jg_is_el(c, "payload-type", JINGLE_RTP_NS) && ct->npayloads < JINGLE_MAX_PAYLOADS) {
 			err = parse_payload(c, &ct->payloads[ct->npayloads], why);
 			ct->npayloads += !err;
-		} else if (is_el(c, "rtcp-mux", JINGLE_RTP_NS)) {
+		} else if (jg_is_el(c, "rtcp-mux", JINGLE_RTP_NS)) {
 			ct->rtcp_mux = true;
-		} else if (is_el(c, "encryption", JINGLE_RTP_NS)) {
+		} else if (jg_is_el(c, "encryption", JINGLE_RTP_NS)) {
 			err = parse_encryption(c, ct, why);
 		}
 		if (err)
@@ -498,57 +464,57 @@ static int parse_rtp(xmpp_stanza_t *el, struct jingle_content *ct, const char **
 static int parse_cand(xmpp_stanza_t *el, struct jingle_cand *jc, const char **why)
 {
 	struct ice_cand *c = &jc->c;
-	const char *proto = attr(el, "protocol"), *ip = attr(el, "ip");
-	const char *rel = attr(el, "rel-addr"), *s;
+	const char *proto = jg_attr(el, "protocol"), *ip = jg_attr(el, "ip");
+	const char *rel = jg_attr(el, "rel-addr"), *s;
 	uint32_t v;
 
 	memset(jc, 0, sizeof(*jc));
 	if (!proto)
-		return bad(why, "candidate without protocol");
+		return jg_bad(why, "candidate without protocol");
 	if (strcasecmp(proto, "udp"))
 		return 1;
 	if (num_attr(el, "component", 0, UINT32_MAX, &v) <= 0)
-		return bad(why, "bad candidate component");
+		return jg_bad(why, "bad candidate component");
 	if (v < 1 || v > 2)
 		return 1;
 	c->comp = v;
 	if (!ip)
-		return bad(why, "candidate without ip");
+		return jg_bad(why, "candidate without ip");
 	switch (addr_kind(ip)) {
 	case ADDR_NAME:
 		return 1;
 	case ADDR_BAD:
-		return bad(why, "bad candidate ip");
+		return jg_bad(why, "bad candidate ip");
 	case ADDR_IP:
 		break;
 	}
 	memcpy(c->ip, ip, strlen(ip) + 1);   /* addr_kind checked the length */
 	if (num_attr(el, "port", 1, 65535, &v) <= 0)
-		return bad(why, "bad candidate port");
+		return jg_bad(why, "bad candidate port");
 	c->port = (uint16_t)v;
-	if (ice_cand_type_parse(attr(el, "type"), &c->type))
-		return bad(why, "bad candidate type");
+	if (ice_cand_type_parse(jg_attr(el, "type"), &c->type))
+		return jg_bad(why, "bad candidate type");
 	if (num_attr(el, "priority", 0, UINT32_MAX, &c->priority) <= 0)
-		return bad(why, "bad candidate priority");
-	s = attr(el, "foundation");
+		return jg_bad(why, "bad candidate priority");
+	s = jg_attr(el, "foundation");
 	if (!s || !*s || copy_str(c->foundation, sizeof(c->foundation), s))
-		return bad(why, "bad candidate foundation");
+		return jg_bad(why, "bad candidate foundation");
 	v = 0;
 	if (num_attr(el, "generation", 0, UINT32_MAX, &v) < 0)
-		return bad(why, "bad candidate generation");
+		return jg_bad(why, "bad candidate generation");
 	jc->generation = v;
 	v = 0;
 	if (num_attr(el, "network", 0, UINT32_MAX, &v) < 0)
-		return bad(why, "bad candidate network");
+		return jg_bad(why, "bad candidate network");
 	jc->network = v;
 	if (GET_ATTR(el, "id", jc->id, "candidate id"))
 		return -EBADMSG;
 	/* rel-addr is informative: a browser's mDNS name there is dropped */
 	if (rel && addr_kind(rel) == ADDR_BAD)
-		return bad(why, "bad candidate rel-addr");
+		return jg_bad(why, "bad candidate rel-addr");
 	v = 0;
 	if (num_attr(el, "rel-port", 0, 65535, &v) < 0)
-		return bad(why, "bad candidate rel-port");
+		return jg_bad(why, "bad candidate rel-port");
 	if (rel && addr_kind(rel) == ADDR_IP) {
 		memcpy(c->rel_ip, rel, strlen(rel) + 1);
 		c->rel_port = (uint16_t)v;
@@ -560,17 +526,17 @@ static int parse_cand(xmpp_stanza_t *el, struct jingle_cand *jc, const char **wh
 static int parse_fingerprint(xmpp_stanza_t *el, struct jingle_fingerprint *fp, const char **why)
 {
 	char text[2 * JINGLE_FP_SIZE];
-	const char *hash = attr(el, "hash");
+	const char *hash = jg_attr(el, "hash");
 
 	if (!hash || !*hash)
-		return bad(why, "fingerprint without hash");
+		return jg_bad(why, "fingerprint without hash");
 	if (GET_ATTR(el, "hash", fp->hash, "fingerprint hash"))
 		return -EBADMSG;
-	fp->setup = jingle_setup_parse(attr(el, "setup"));
+	fp->setup = jingle_setup_parse(jg_attr(el, "setup"));
 	if (text_of(el, text, sizeof(text)) < 0)
-		return bad(why, "fingerprint too long");
+		return jg_bad(why, "fingerprint too long");
 	if (fp_norm(text, fp->value, sizeof(fp->value)))
-		return bad(why, "fingerprint is not hex pairs");
+		return jg_bad(why, "fingerprint is not hex pairs");
 	return 0;
 }
 
@@ -584,7 +550,7 @@ static int parse_ice(xmpp_stanza_t *el, struct jingle_content *ct, const char **
 	if (GET_ATTR(el, "ufrag", ct->ufrag, "ufrag") || GET_ATTR(el, "pwd", ct->pwd, "pwd"))
 		return -EBADMSG;
 	FOR_CHILD(c, el) {
-		if (is_el(c, "candidate", JINGLE_ICE_NS)) {
+		if (jg_is_el(c, "candidate", JINGLE_ICE_NS)) {
 			r = parse_cand(c, &jc, why);
 			if (r < 0)
 				return r;
@@ -592,7 +558,7 @@ static int parse_ice(xmpp_stanza_t *el, struct jingle_content *ct, const char **
 				ct->skipped_cands++;
 			else
 				ct->cands[ct->ncands++] = jc;
-		} else if (is_el(c, "fingerprint", JINGLE_DTLS_NS) && !ct->has_fingerprint) {
+		} else if (jg_is_el(c, "fingerprint", JINGLE_DTLS_NS) && !ct->has_fingerprint) {
 			r = parse_fingerprint(c, &ct->fp, why);
 			if (r)
 				return r;
@@ -607,32 +573,32 @@ static int parse_content(xmpp_stanza_t *el, struct jingle_content *ct, const cha
 	const char *s;
 	int i, err = 0;
 
-	s = attr(el, "name");
+	s = jg_attr(el, "name");
 	if (!s || !*s)
-		return bad(why, "content without name");
+		return jg_bad(why, "content without name");
 	if (GET_ATTR(el, "name", ct->name, "content name"))
 		return -EBADMSG;
 	/* creator is required, but a missing one can only mean the initiator */
-	s = attr(el, "creator");
+	s = jg_attr(el, "creator");
 	i = s ? INDEX(creator_names, s) : JC_INITIATOR;
 	if (i < 0)
-		return bad(why, "bad content creator");
+		return jg_bad(why, "bad content creator");
 	ct->creator = (enum jingle_creator)i;
-	s = attr(el, "senders");
+	s = jg_attr(el, "senders");
 	i = s ? INDEX(senders_names, s) : JSEND_BOTH;
 	if (i < 0)
-		return bad(why, "bad content senders");
+		return jg_bad(why, "bad content senders");
 	ct->senders = (enum jingle_senders)i;
 	FOR_CHILD(c, el) {
-		if (is_el(c, "description", NULL)) {
+		if (jg_is_el(c, "description", NULL)) {
 			ct->has_description = true;
-			if (!ct->rtp && ns_is(c, JINGLE_RTP_NS)) {
+			if (!ct->rtp && jg_ns_is(c, JINGLE_RTP_NS)) {
 				ct->rtp = true;
 				err = parse_rtp(c, ct, why);
 			}
-		} else if (is_el(c, "transport", NULL)) {
+		} else if (jg_is_el(c, "transport", NULL)) {
 			ct->has_transport = true;
-			if (!ct->ice && ns_is(c, JINGLE_ICE_NS)) {
+			if (!ct->ice && jg_ns_is(c, JINGLE_ICE_NS)) {
 				ct->ice = true;
 				err = parse_ice(c, ct, why);
 			}
@@ -653,31 +619,31 @@ int jingle_parse(xmpp_stanza_t *el, struct jingle *j, const char **why)
 		why = &dummy;
 	*why = NULL;
 	memset(j, 0, sizeof(*j));
-	if (!is_el(el, "jingle", JINGLE_NS))
-		return bad(why, "not a jingle element");
-	s = attr(el, "action");
+	if (!jg_is_el(el, "jingle", JINGLE_NS))
+		return jg_bad(why, "not a jingle element");
+	s = jg_attr(el, "action");
 	if (!s || !*s)
-		return bad(why, "jingle without action");
+		return jg_bad(why, "jingle without action");
 	if (GET_ATTR(el, "action", j->action_str, "action"))
 		return -EBADMSG;
 	j->action = jingle_action_parse(s);
-	s = attr(el, "sid");
+	s = jg_attr(el, "sid");
 	if (!s || !*s)
-		return bad(why, "jingle without sid");
+		return jg_bad(why, "jingle without sid");
 	if (GET_ATTR(el, "sid", j->sid, "sid") ||
 	    GET_ATTR(el, "initiator", j->initiator, "initiator") ||
 	    GET_ATTR(el, "responder", j->responder, "responder"))
 		return -EBADMSG;
 	FOR_CHILD(c, el) {
-		if (is_el(c, "content", JINGLE_NS)) {
+		if (jg_is_el(c, "content", JINGLE_NS)) {
 			if (j->ncontents == JINGLE_MAX_CONTENTS)
-				return bad(why, "too many contents");
+				return jg_bad(why, "too many contents");
 			err = parse_content(c, &j->contents[j->ncontents++], why);
 			if (err)
 				return err;
-		} else if (is_el(c, "reason", JINGLE_NS) && !reason) {
+		} else if (jg_is_el(c, "reason", JINGLE_NS) && !reason) {
 			reason = true;
-			parse_reason(c, &j->reason, j->reason_text, sizeof(j->reason_text));
+			jg_parse_reason(c, &j->reason, j->reason_text, sizeof(j->reason_text));
 		}
 	}
 	if (j->action == JA_SESSION_INFO)
@@ -700,7 +666,7 @@ static xmpp_stanza_t *el_new(xmpp_ctx_t *ctx, const char *name, const char *ns)
 
 /* A new child of parent, which owns it (freed with parent whatever happens
  * next); NULL on allocation failure. */
-static xmpp_stanza_t *add_el(xmpp_stanza_t *parent, const char *name, const char *ns)
+xmpp_stanza_t *jg_add_el(xmpp_stanza_t *parent, const char *name, const char *ns)
 {
 	xmpp_stanza_t *el = el_new(xmpp_stanza_get_context(parent), name, ns);
 
@@ -724,7 +690,7 @@ static int add_text(xmpp_stanza_t *parent, const char *text)
 }
 
 /* Set k='v' unless v is NULL or empty. */
-static int set(xmpp_stanza_t *el, const char *k, const char *v)
+int jg_set(xmpp_stanza_t *el, const char *k, const char *v)
 {
 	return v && *v && xmpp_stanza_set_attribute(el, k, v) ? -ENOMEM : 0;
 }
@@ -734,7 +700,7 @@ static int set_num(xmpp_stanza_t *el, const char *k, unsigned long v)
 	char b[24];
 
 	snprintf(b, sizeof(b), "%lu", v);
-	return set(el, k, b);
+	return jg_set(el, k, b);
 }
 
 /* The candidate's own id, or "c<k>": k counts the candidates of the
@@ -742,17 +708,17 @@ static int set_num(xmpp_stanza_t *el, const char *k, unsigned long v)
 static int build_cand(xmpp_stanza_t *tp, const struct jingle_cand *jc, unsigned k)
 {
 	const struct ice_cand *c = &jc->c;
-	xmpp_stanza_t *el = add_el(tp, "candidate", JINGLE_ICE_NS);
+	xmpp_stanza_t *el = jg_add_el(tp, "candidate", JINGLE_ICE_NS);
 	char id[16];
 
 	snprintf(id, sizeof(id), "c%u", k);
-	if (!el || set_num(el, "component", c->comp) || set(el, "foundation", c->foundation) ||
-	    set_num(el, "generation", jc->generation) || set(el, "id", jc->id[0] ? jc->id : id) ||
-	    set(el, "ip", c->ip) || set_num(el, "network", jc->network) ||
+	if (!el || set_num(el, "component", c->comp) || jg_set(el, "foundation", c->foundation) ||
+	    set_num(el, "generation", jc->generation) || jg_set(el, "id", jc->id[0] ? jc->id : id) ||
+	    jg_set(el, "ip", c->ip) || set_num(el, "network", jc->network) ||
 	    set_num(el, "port", c->port) || set_num(el, "priority", c->priority) ||
-	    set(el, "protocol", "udp") || set(el, "type", ice_cand_type_name(c->type)))
+	    jg_set(el, "protocol", "udp") || jg_set(el, "type", ice_cand_type_name(c->type)))
 		return -ENOMEM;
-	if (c->rel_ip[0] && (set(el, "rel-addr", c->rel_ip) || set_num(el, "rel-port", c->rel_port)))
+	if (c->rel_ip[0] && (jg_set(el, "rel-addr", c->rel_ip) || set_num(el, "rel-port", c->rel_port)))
 		return -ENOMEM;
 	return 0;
 }
@@ -760,14 +726,14 @@ static int build_cand(xmpp_stanza_t *tp, const struct jingle_cand *jc, unsigned 
 /* Always ICE-UDP: the only transport we speak.  Only UDP candidates. */
 static int build_ice(xmpp_stanza_t *content, const struct jingle_content *ct, unsigned *k)
 {
-	xmpp_stanza_t *tp = add_el(content, "transport", JINGLE_ICE_NS), *fp;
+	xmpp_stanza_t *tp = jg_add_el(content, "transport", JINGLE_ICE_NS), *fp;
 
-	if (!tp || set(tp, "ufrag", ct->ufrag) || set(tp, "pwd", ct->pwd))
+	if (!tp || jg_set(tp, "ufrag", ct->ufrag) || jg_set(tp, "pwd", ct->pwd))
 		return -ENOMEM;
 	if (ct->has_fingerprint) {
-		fp = add_el(tp, "fingerprint", JINGLE_DTLS_NS);
-		if (!fp || set(fp, "hash", ct->fp.hash) ||
-		    set(fp, "setup", jingle_setup_name(ct->fp.setup)) ||
+		fp = jg_add_el(tp, "fingerprint", JINGLE_DTLS_NS);
+		if (!fp || jg_set(fp, "hash", ct->fp.hash) ||
+		    jg_set(fp, "setup", jingle_setup_name(ct->fp.setup)) ||
 		    (ct->fp.value[0] && add_text(fp, ct->fp.value)))
 			return -ENOMEM;
 	}
@@ -782,9 +748,9 @@ static int build_ice(xmpp_stanza_t *content, const struct jingle_content *ct, un
 
 static int build_payload(xmpp_stanza_t *d, const struct jingle_payload *p)
 {
-	xmpp_stanza_t *el = add_el(d, "payload-type", JINGLE_RTP_NS);
+	xmpp_stanza_t *el = jg_add_el(d, "payload-type", JINGLE_RTP_NS);
 
-	if (!el || set_num(el, "id", p->id) || set(el, "name", p->name) ||
+	if (!el || set_num(el, "id", p->id) || jg_set(el, "name", p->name) ||
 	    (p->clockrate && set_num(el, "clockrate", p->clockrate)) ||
 	    (p->channels > 1 && set_num(el, "channels", p->channels)))
 		return -ENOMEM;
@@ -793,15 +759,15 @@ static int build_payload(xmpp_stanza_t *d, const struct jingle_payload *p)
 
 static int build_encryption(xmpp_stanza_t *d, const struct jingle_content *ct)
 {
-	xmpp_stanza_t *enc = add_el(d, "encryption", JINGLE_RTP_NS), *el;
+	xmpp_stanza_t *enc = jg_add_el(d, "encryption", JINGLE_RTP_NS), *el;
 
-	if (!enc || (ct->crypto_required && set(enc, "required", "1")))
+	if (!enc || (ct->crypto_required && jg_set(enc, "required", "1")))
 		return -ENOMEM;
 	for (unsigned i = 0; i < ct->ncrypto && i < JINGLE_MAX_CRYPTO; i++) {
 		const struct jingle_crypto *c = &ct->crypto[i];
 
-		el = add_el(enc, "crypto", JINGLE_RTP_NS);
-		if (!el || set(el, "crypto-suite", c->suite) || set(el, "key-params", c->key_params) ||
+		el = jg_add_el(enc, "crypto", JINGLE_RTP_NS);
+		if (!el || jg_set(el, "crypto-suite", c->suite) || jg_set(el, "key-params", c->key_params) ||
 		    set_num(el, "tag", c->tag))
 			return -ENOMEM;
 	}
@@ -811,16 +777,16 @@ static int build_encryption(xmpp_stanza_t *d, const struct jingle_content *ct)
 /* Always RTP; payload types in the order given. */
 static int build_rtp(xmpp_stanza_t *content, const struct jingle_content *ct)
 {
-	xmpp_stanza_t *d = add_el(content, "description", JINGLE_RTP_NS);
+	xmpp_stanza_t *d = jg_add_el(content, "description", JINGLE_RTP_NS);
 
-	if (!d || set(d, "media", ct->media) || (ct->ssrc && set_num(d, "ssrc", ct->ssrc)))
+	if (!d || jg_set(d, "media", ct->media) || (ct->ssrc && set_num(d, "ssrc", ct->ssrc)))
 		return -ENOMEM;
 	for (unsigned i = 0; i < ct->npayloads && i < JINGLE_MAX_PAYLOADS; i++)
 		if (build_payload(d, &ct->payloads[i]))
 			return -ENOMEM;
 	if ((ct->ncrypto || ct->crypto_required) && build_encryption(d, ct))
 		return -ENOMEM;
-	if (ct->rtcp_mux && !add_el(d, "rtcp-mux", JINGLE_RTP_NS))
+	if (ct->rtcp_mux && !jg_add_el(d, "rtcp-mux", JINGLE_RTP_NS))
 		return -ENOMEM;
 	return 0;
 }
@@ -828,11 +794,11 @@ static int build_rtp(xmpp_stanza_t *content, const struct jingle_content *ct)
 static int build_content(xmpp_stanza_t *jg, const struct jingle *j,
 			 const struct jingle_content *ct, unsigned *k)
 {
-	xmpp_stanza_t *el = add_el(jg, "content", JINGLE_NS);
+	xmpp_stanza_t *el = jg_add_el(jg, "content", JINGLE_NS);
 
-	if (!el || set(el, "creator", NAME(creator_names, ct->creator)) ||
-	    set(el, "name", ct->name) ||
-	    (ct->senders != JSEND_BOTH && set(el, "senders", NAME(senders_names, ct->senders))))
+	if (!el || jg_set(el, "creator", NAME(creator_names, ct->creator)) ||
+	    jg_set(el, "name", ct->name) ||
+	    (ct->senders != JSEND_BOTH && jg_set(el, "senders", NAME(senders_names, ct->senders))))
 		return -ENOMEM;
 	if ((ct->has_description || ct->rtp) && j->action != JA_TRANSPORT_INFO &&
 	    build_rtp(el, ct))
@@ -843,18 +809,18 @@ static int build_content(xmpp_stanza_t *jg, const struct jingle *j,
 }
 
 /* <reason><cond/><text/></reason> under parent, if r is a condition. */
-static int build_reason(xmpp_stanza_t *parent, enum jingle_reason r, const char *text)
+int jg_build_reason(xmpp_stanza_t *parent, enum jingle_reason r, const char *text)
 {
 	const char *name = jingle_reason_name(r);
 	xmpp_stanza_t *el, *t;
 
 	if (!*name)
 		return 0;
-	el = add_el(parent, "reason", JINGLE_NS);
-	if (!el || !add_el(el, name, JINGLE_NS))
+	el = jg_add_el(parent, "reason", JINGLE_NS);
+	if (!el || !jg_add_el(el, name, JINGLE_NS))
 		return -ENOMEM;
 	if (text && *text) {
-		t = add_el(el, "text", JINGLE_NS);
+		t = jg_add_el(el, "text", JINGLE_NS);
 		if (!t || add_text(t, text))
 			return -ENOMEM;
 	}
@@ -867,15 +833,15 @@ static int build_jingle(xmpp_stanza_t *jg, const struct jingle *j)
 	const char *info = NAME(info_names, j->info);
 	unsigned k = 0;
 
-	if (set(jg, "action", action) || set(jg, "sid", j->sid) ||
-	    set(jg, "initiator", j->initiator) || set(jg, "responder", j->responder))
+	if (jg_set(jg, "action", action) || jg_set(jg, "sid", j->sid) ||
+	    jg_set(jg, "initiator", j->initiator) || jg_set(jg, "responder", j->responder))
 		return -ENOMEM;
 	for (unsigned i = 0; i < j->ncontents && i < JINGLE_MAX_CONTENTS; i++)
 		if (build_content(jg, j, &j->contents[i], &k))
 			return -ENOMEM;
-	if (build_reason(jg, j->reason, j->reason_text))
+	if (jg_build_reason(jg, j->reason, j->reason_text))
 		return -ENOMEM;
-	if (j->action == JA_SESSION_INFO && *info && !add_el(jg, info, JINGLE_RTP_INFO_NS))
+	if (j->action == JA_SESSION_INFO && *info && !jg_add_el(jg, info, JINGLE_RTP_INFO_NS))
 		return -ENOMEM;
 	return 0;
 }
@@ -893,13 +859,13 @@ xmpp_stanza_t *jingle_build(xmpp_ctx_t *ctx, const struct jingle *j)
 
 /* <name type=.. from=.. to=.. id=..> in jabber:client (left out when
  * rendered), attributes NULL or "" left out. */
-static xmpp_stanza_t *stanza_new(xmpp_ctx_t *ctx, const char *name, const char *type,
-				 const char *from, const char *to, const char *id)
+xmpp_stanza_t *jg_stanza_new(xmpp_ctx_t *ctx, const char *name, const char *type,
+			     const char *from, const char *to, const char *id)
 {
 	xmpp_stanza_t *st = el_new(ctx, name, CLIENT_NS);
 
-	if (st && (set(st, "type", type) || set(st, "from", from) || set(st, "to", to) ||
-		   set(st, "id", id))) {
+	if (st && (jg_set(st, "type", type) || jg_set(st, "from", from) || jg_set(st, "to", to) ||
+		   jg_set(st, "id", id))) {
 		xmpp_stanza_release(st);
 		st = NULL;
 	}
@@ -909,11 +875,11 @@ static xmpp_stanza_t *stanza_new(xmpp_ctx_t *ctx, const char *name, const char *
 xmpp_stanza_t *jingle_iq_build(xmpp_ctx_t *ctx, const struct jingle *j, const char *from,
 			       const char *to, const char *id)
 {
-	xmpp_stanza_t *iq = stanza_new(ctx, "iq", "set", from, to, id), *jg;
+	xmpp_stanza_t *iq = jg_stanza_new(ctx, "iq", "set", from, to, id), *jg;
 
 	if (!iq)
 		return NULL;
-	jg = add_el(iq, "jingle", JINGLE_NS);
+	jg = jg_add_el(iq, "jingle", JINGLE_NS);
 	if (!jg || build_jingle(jg, j)) {
 		xmpp_stanza_release(iq);
 		return NULL;
@@ -924,16 +890,16 @@ xmpp_stanza_t *jingle_iq_build(xmpp_ctx_t *ctx, const struct jingle *j, const ch
 static int build_error(xmpp_stanza_t *iq, const char *type, const char *cond,
 		       const char *jingle_cond, const char *text)
 {
-	xmpp_stanza_t *e = add_el(iq, "error", CLIENT_NS), *t;
+	xmpp_stanza_t *e = jg_add_el(iq, "error", CLIENT_NS), *t;
 
 	/* RFC 6120 requires both: never send an error without them */
-	if (!e || set(e, "type", type ? type : "cancel") ||
-	    !add_el(e, cond ? cond : "undefined-condition", STANZAS_NS))
+	if (!e || jg_set(e, "type", type ? type : "cancel") ||
+	    !jg_add_el(e, cond ? cond : "undefined-condition", STANZAS_NS))
 		return -ENOMEM;
-	if (jingle_cond && !add_el(e, jingle_cond, JINGLE_ERRORS_NS))
+	if (jingle_cond && !jg_add_el(e, jingle_cond, JINGLE_ERRORS_NS))
 		return -ENOMEM;
 	if (text && *text) {
-		t = add_el(e, "text", STANZAS_NS);
+		t = jg_add_el(e, "text", STANZAS_NS);
 		if (!t || add_text(t, text))
 			return -ENOMEM;
 	}
@@ -944,7 +910,7 @@ xmpp_stanza_t *jingle_iq_error(xmpp_ctx_t *ctx, xmpp_stanza_t *req, const char *
 			       const char *type, const char *cond, const char *jingle_cond,
 			       const char *text)
 {
-	xmpp_stanza_t *iq = stanza_new(ctx, "iq", "error", from, xmpp_stanza_get_from(req),
+	xmpp_stanza_t *iq = jg_stanza_new(ctx, "iq", "error", from, xmpp_stanza_get_from(req),
 				       xmpp_stanza_get_id(req));
 
 	if (iq && build_error(iq, type, cond, jingle_cond, text)) {
@@ -952,132 +918,4 @@ xmpp_stanza_t *jingle_iq_error(xmpp_ctx_t *ctx, xmpp_stanza_t *req, const char *
 		iq = NULL;
 	}
 	return iq;
-}
-
-/* --- XEP-0353 --- */
-
-/* The message a XEP-0280 carbon in msg forwards (*sent: a <sent/> one), or
- * NULL; *found tells a carbon that forwards nothing from no carbon. */
-static xmpp_stanza_t *carbon_inner(xmpp_stanza_t *msg, bool *sent, bool *found)
-{
-	*found = false;
-	FOR_CHILD(c, msg) {
-		xmpp_stanza_t *fwd;
-
-		if (!is_el(c, "sent", CARBONS_NS) && !is_el(c, "received", CARBONS_NS))
-			continue;
-		*found = true;
-		*sent = is_el(c, "sent", NULL);
-		fwd = stanza_child(c, "forwarded", FORWARD_NS);
-		if (!fwd)
-			return NULL;
-		/* any namespace: jabber:client, or forward's when a sender
-		 * leaves xmlns out */
-		FOR_CHILD(m, fwd) {
-			if (is_el(m, "message", NULL))
-				return m;
-		}
-		return NULL;
-	}
-	return NULL;
-}
-
-int jmi_parse(xmpp_stanza_t *msg, struct jmi *m, const char **why)
-{
-	xmpp_stanza_t *inner, *x = NULL;
-	const char *dummy, *s;
-	bool sent = false, carbon;
-	int kind;
-
-	if (!why)
-		why = &dummy;
-	*why = NULL;
-	memset(m, 0, sizeof(*m));
-	if (!is_el(msg, "message", NULL)) {
-		*why = "not a message";
-		return -ENOENT;
-	}
-	inner = carbon_inner(msg, &sent, &carbon);
-	if (carbon && !inner) {
-		*why = "carbon without a message";
-		return -ENOENT;
-	}
-	if (carbon)
-		msg = inner;
-	FOR_CHILD(c, msg) {
-		if (ns_is(c, JINGLE_MSG_NS)) {
-			x = c;
-			break;
-		}
-	}
-	if (!x) {
-		*why = "no JMI element";
-		return -ENOENT;
-	}
-	kind = INDEX(jmi_names, xmpp_stanza_get_name(x));
-	if (kind <= 0)
-		return bad(why, "unknown JMI element");
-	m->kind = (enum jmi_kind)kind;
-	m->carbon_sent = carbon && sent;
-	m->carbon_received = carbon && !sent;
-	s = attr(x, "id");
-	if (!s || !*s)
-		return bad(why, "JMI element without id");
-	if (GET_ATTR(x, "id", m->id, "JMI id") || GET_ATTR(msg, "from", m->from, "from") ||
-	    GET_ATTR(msg, "to", m->to, "to"))
-		return -EBADMSG;
-	FOR_CHILD(c, x) {
-		const char *media = attr(c, "media");
-
-		if (m->kind == JMI_PROPOSE && is_el(c, "description", JINGLE_RTP_NS) && media) {
-			m->audio |= !strcmp(media, "audio");
-			m->video |= !strcmp(media, "video");
-		} else if (is_el(c, "reason", JINGLE_NS) && m->reason == JR_NONE) {
-			parse_reason(c, &m->reason, NULL, 0);
-		}
-	}
-	return 0;
-}
-
-static bool jmi_receipt(enum jmi_kind k)
-{
-	return k == JMI_PROPOSE || k == JMI_PROCEED || k == JMI_ACCEPT || k == JMI_REJECT ||
-	       k == JMI_RETRACT;
-}
-
-static int build_jmi(xmpp_stanza_t *msg, const struct jmi *m)
-{
-	xmpp_stanza_t *x = add_el(msg, NAME(jmi_names, m->kind), JINGLE_MSG_NS), *d;
-
-	if (!x || set(x, "id", m->id))
-		return -ENOMEM;
-	for (int v = 0; m->kind == JMI_PROPOSE && v < 2; v++) {
-		if (!(v ? m->video : m->audio))
-			continue;
-		d = add_el(x, "description", JINGLE_RTP_NS);
-		if (!d || set(d, "media", v ? "video" : "audio"))
-			return -ENOMEM;
-	}
-	if (build_reason(x, m->reason, NULL))
-		return -ENOMEM;
-	if (jmi_receipt(m->kind) && !add_el(msg, "request", RECEIPTS_NS))
-		return -ENOMEM;
-	if (!add_el(msg, "store", HINTS_NS))
-		return -ENOMEM;
-	return 0;
-}
-
-xmpp_stanza_t *jmi_build(xmpp_ctx_t *ctx, const struct jmi *m, const char *from,
-			 const char *to, const char *id)
-{
-	xmpp_stanza_t *msg;
-
-	if (!*NAME(jmi_names, m->kind))
-		return NULL;
-	msg = stanza_new(ctx, "message", "chat", from, to, id);
-	if (msg && build_jmi(msg, m)) {
-		xmpp_stanza_release(msg);
-		msg = NULL;
-	}
-	return msg;
 }
