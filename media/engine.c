@@ -649,7 +649,7 @@ static void shared_destroy(void *arg)
 
 	explicit_bzero(sh->sdes_tx, sizeof(sh->sdes_tx));
 	explicit_bzero(sh->sdes_rx, sizeof(sh->sdes_rx));
-	explicit_bzero(sh->srv_pass, sizeof(sh->srv_pass));
+	explicit_bzero(sh->srv.pass, sizeof(sh->srv.pass));
 	mem_deref(sh->tx);
 	mem_deref(sh->rx);
 }
@@ -675,49 +675,11 @@ static int random_ice(char *out, size_t n)
 	return 0;
 }
 
-static bool server_str_ok(const char *s)
-{
-	return !s || strnlen(s, ICE_SERVER_STR_SIZE) < ICE_SERVER_STR_SIZE;
-}
-
-static bool servers_ok(const struct ice_servers *s)
-{
-	return !s || (server_str_ok(s->stun_host) && server_str_ok(s->turn_host) &&
-		      server_str_ok(s->turn_user) && server_str_ok(s->turn_pass) &&
-		      (!s->stun_host || *s->stun_host) && (!s->turn_host || *s->turn_host));
-}
-
 static bool params_ok(const struct mcall_params *p)
 {
 	return p->pt <= 127 && p->ncomp <= 2 && p->fpp <= REPACK_MAX_FPP && p->tag >> 4 == 0xB &&
-	       (!p->te_pt || (p->te_pt <= 127 && p->te_pt != p->pt)) && servers_ok(p->servers);
-}
-
-static const char *copy_server_str(char *dst, const char *src)
-{
-	if (!src)
-		return NULL;
-	strcpy(dst, src);    /* servers_ok() checked the length */
-	return dst;
-}
-
-/* The call's servers into its shared block, which the media thread reads
- * when it makes the agent: the caller's strings may be gone by then. */
-static void copy_servers(struct mshared *sh, const struct ice_servers *s)
-{
-	sh->p.servers = NULL;
-	if (!s || (!s->stun_host && !s->turn_host))
-		return;
-	sh->srv = (struct ice_servers){
-		.stun_host = copy_server_str(sh->srv_stun, s->stun_host),
-		.stun_port = s->stun_port,
-		.turn_host = copy_server_str(sh->srv_turn, s->turn_host),
-		.turn_port = s->turn_port,
-		.turn_user = copy_server_str(sh->srv_user, s->turn_user),
-		.turn_pass = copy_server_str(sh->srv_pass, s->turn_pass),
-		.turn_tcp = s->turn_tcp,
-	};
-	sh->p.servers = &sh->srv;
+	       (!p->te_pt || (p->te_pt <= 127 && p->te_pt != p->pt)) &&
+	       ice_servers_ok(p->servers);
 }
 
 static int shared_alloc(struct mshared **shp, struct mengine *e, const struct mcall_params *p)
@@ -765,7 +727,9 @@ int mcall_alloc(struct mcall **cp, struct mengine *e, const struct mcall_params 
 		return -EAGAIN;
 	if ((err = shared_alloc(&sh, e, p)))
 		return err;
-	copy_servers(sh, p->servers);
+	/* the media thread reads them when it makes the agent: the caller's
+	 * strings may be gone by then */
+	sh->p.servers = ice_servers_copy(&sh->srv, p->servers);
 	c = mem_zalloc(sizeof(*c), call_destroy);
 	if (!c) {
 		mem_deref(sh);

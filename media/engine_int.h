@@ -129,11 +129,8 @@ struct mshared {
 	struct bring *tx, *rx;   /* audio to the media thread, and back */
 	struct mcall_params p;   /* p.name points to name, p.servers to srv or NULL */
 	char name[ENG_NAME_SIZE];
-	/* the call's own ICE servers, if any: srv's strings are srv_*[];
-	 * srv_pass is a secret, wiped with the block */
-	struct ice_servers srv;
-	char srv_stun[ICE_SERVER_STR_SIZE], srv_turn[ICE_SERVER_STR_SIZE];
-	char srv_user[ICE_SERVER_STR_SIZE], srv_pass[ICE_SERVER_STR_SIZE];
+	/* the call's own ICE servers, if any (srv.pass is wiped with the block) */
+	struct ice_servers_copy srv;
 	char ufrag[ENG_UFRAG_LEN + 1];
 	char pwd[ENG_PWD_LEN + 1];
 	/* SDES keys: written by control before CMD_SDES, wiped by media */

@@ -75,6 +75,22 @@ struct ice_servers {
 	bool turn_tcp;
 };
 
+/* An ice_servers with its strings copied in, for one that must outlive
+ * the caller's strings (the engine keeps a call's until the media thread
+ * makes its agent).  pass is a secret: wipe it with the holder. */
+struct ice_servers_copy {
+	struct ice_servers s;
+	char stun[ICE_SERVER_STR_SIZE], turn[ICE_SERVER_STR_SIZE];
+	char user[ICE_SERVER_STR_SIZE], pass[ICE_SERVER_STR_SIZE];
+};
+
+/* NULL, or every string shorter than ICE_SERVER_STR_SIZE and no host "". */
+bool ice_servers_ok(const struct ice_servers *s);
+/* src (checked with ice_servers_ok) into dst; the copy, or NULL when src
+ * names no server. */
+const struct ice_servers *ice_servers_copy(struct ice_servers_copy *dst,
+					   const struct ice_servers *src);
+
 /* Makes the GMainContext and acquires it for the calling thread.  cfg is
  * copied; it may be NULL (host candidates only, libnice defaults). */
 int ice_ctx_alloc(struct ice_ctx **ctxp, struct loop *loop, const struct ice_config *cfg);

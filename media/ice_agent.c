@@ -52,6 +52,43 @@ static int add_local_addrs(NiceAgent *nice, const char *list)
 	return 0;
 }
 
+static bool server_str_ok(const char *s)
+{
+	return !s || strnlen(s, ICE_SERVER_STR_SIZE) < ICE_SERVER_STR_SIZE;
+}
+
+bool ice_servers_ok(const struct ice_servers *s)
+{
+	return !s || (server_str_ok(s->stun_host) && server_str_ok(s->turn_host) &&
+		      server_str_ok(s->turn_user) && server_str_ok(s->turn_pass) &&
+		      (!s->stun_host || *s->stun_host) && (!s->turn_host || *s->turn_host));
+}
+
+static const char *copy_str(char *dst, const char *src)
+{
+	if (!src)
+		return NULL;
+	strcpy(dst, src);    /* ice_servers_ok() checked the length */
+	return dst;
+}
+
+const struct ice_servers *ice_servers_copy(struct ice_servers_copy *dst,
+					   const struct ice_servers *src)
+{
+	if (!src || (!src->stun_host && !src->turn_host))
+		return NULL;
+	dst->s = (struct ice_servers){
+		.stun_host = copy_str(dst->stun, src->stun_host),
+		.stun_port = src->stun_port,
+		.turn_host = copy_str(dst->turn, src->turn_host),
+		.turn_port = src->turn_port,
+		.turn_user = copy_str(dst->user, src->turn_user),
+		.turn_pass = copy_str(dst->pass, src->turn_pass),
+		.turn_tcp = src->turn_tcp,
+	};
+	return &dst->s;
+}
+
 /* The agent's servers: the ctx's, kind by kind replaced by srv's. */
 static void servers_of(struct ice_servers *out, const struct ice_config *cfg,
 		       const struct ice_servers *srv)
