@@ -2,6 +2,7 @@
 rtmpdump) as processes, ends each one by PID, and cleans up its temporary
 folder.  Every wait is bounded."""
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -123,6 +124,19 @@ class Gateway:
 
     def stop(self):
         return self.procs.end(self.p)
+
+
+@contextlib.contextmanager
+def gateway_tail_on_failure(gw, lines=60):
+    """On any failure inside: print the gateway log's last lines, stop the
+    gateway, and let the failure go on."""
+    try:
+        yield
+    except BaseException:
+        print("--- gateway log tail ---\n" + "\n".join(gw.log().splitlines()[-lines:]))
+        if gw.alive():
+            gw.stop()
+        raise
 
 
 def run(argv, timeout, **kw):

@@ -32,7 +32,7 @@ import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Procs, args, check, fail  # noqa: E402
+from harness import Procs, args, check, gateway_tail_on_failure, fail  # noqa: E402
 from call_kit import Phone, wait_state  # noqa: E402
 from peers import (StanzaPeer, WeriftPeer, ensure_installed, read_frames,  # noqa: E402
                    speex_test_frames, wait_frames, write_frames)
@@ -254,7 +254,7 @@ def main():
         accounts(p)
         p.register("carol", CAROL_PW)
         gw = start_gateway(P, a.gateway, p, "--media-addresses", "127.0.0.1", level="debug")
-        try:
+        with gateway_tail_on_failure(gw):
             alice = Phone(gw, p, "alice", ALICE_PW)
             with Bot("carol") as carol:
                 carol.connect(CAROL_FULL, CAROL_PW, p.ca_file, port=p.port)
@@ -265,11 +265,6 @@ def main():
             consent_lost(P, gw, p, alice)
             check(gw.alive(), "gateway still running")
             check(gw.stop() == 0, "gateway exits 0 on SIGTERM (no leak under ASan)")
-        except BaseException:
-            print("--- gateway log tail ---\n" + "\n".join(gw.log().splitlines()[-60:]))
-            if gw.alive():
-                gw.stop()
-            raise
     print("PASS")
 
 

@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Procs, args, check, fail  # noqa: E402
+from harness import Procs, args, check, gateway_tail_on_failure, fail  # noqa: E402
 from call_kit import Phone, wait_state  # noqa: E402
 from peers import (StanzaPeer, ensure_installed, speex_test_frames,  # noqa: E402
                    wait_frames, write_frames)
@@ -107,7 +107,7 @@ def main():
         gw = start_gateway(P, a.gateway, p, "--media-addresses", "127.0.0.1",
                            "--echo-account", ECHO, "--echo-password-file", pwfile,
                            "--echo-server", "127.0.0.1:%d" % p.port, level="debug")
-        try:
+        with gateway_tail_on_failure(gw):
             end = time.monotonic() + 20
             while time.monotonic() < end and \
                     "echo account %s: answering calls" % ECHO_FULL not in gw.log():
@@ -135,11 +135,6 @@ def main():
             check(ECHO_PW not in gw.log(), "5: echo's password is not in the log")
             check(gw.alive(), "gateway still running")
             check(gw.stop() == 0, "5: gateway exits 0 on SIGTERM (no leak under ASan)")
-        except BaseException:
-            print("--- gateway log tail ---\n" + "\n".join(gw.log().splitlines()[-60:]))
-            if gw.alive():
-                gw.stop()
-            raise
     print("PASS")
 
 
